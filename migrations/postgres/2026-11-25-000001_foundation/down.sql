@@ -1,0 +1,4 @@
+DROP TABLE sessions;
+DROP TABLE staff;
+DROP TABLE stores;
+DROP TABLE tenants;

@@ -1,0 +1,152 @@
+//! Configuration, read once from the environment at start and passed down (no globals).
+//! Every variable is listed in the README.
+
+use crate::db::DatabaseUrl;
+use std::time::Duration;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/salon-crm.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: `sqlite://PATH` (embedded, created on start) or `postgres://…`.
+    pub database_url: DatabaseUrl,
+    /// `DB_POOL_SIZE`: connections per process (default 10).
+    pub db_pool_size: u32,
+    /// `BIND`: the web server's address (default 127.0.0.1:8080; port 0 picks a free one).
+    pub bind: String,
+    /// `PUBLIC_BASE_URL`: the origin put into survey and unsubscribe links.
+    pub public_base_url: Option<String>,
+    /// `SESSION_TTL_HOURS`: how long a login lasts (default 12, a working day).
+    pub session_ttl: chrono::Duration,
+    /// `LOG_FORMAT`: `pretty` (default) or `json` (one object per line, for log shippers).
+    pub log_format: LogFormat,
+    /// `EMBEDDED_WORKER`: run the worker inside the web process (default: on for SQLite, off
+    /// for PostgreSQL, where workers are separate processes).
+    pub embedded_worker: bool,
+    /// `WORKER_INTERVAL_SECS`: how often `worker run` makes a pass (default 30).
+    pub worker_interval: Duration,
+    /// `WORKER_METRICS_BIND`: where `worker run` serves /metrics (default 127.0.0.1:9091).
+    pub worker_metrics_bind: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Every problem found in the environment, reported together.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  {}", .0.join("\n  "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let mut number = |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| -> u64 {
+            match get(name).map(|v| v.trim().parse::<u64>()) {
+                None => default,
+                Some(Ok(n)) if range.contains(&n) => n,
+                Some(_) => {
+                    problems.push(format!(
+                        "{name} must be a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ));
+                    default
+                }
+            }
+        };
+        let db_pool_size = number("DB_POOL_SIZE", 10, 1..=500) as u32;
+        let session_hours = number("SESSION_TTL_HOURS", 12, 1..=24 * 90);
+        let worker_interval = number("WORKER_INTERVAL_SECS", 30, 1..=3600);
+
+        let database_url = match DatabaseUrl::parse(&get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()))
+        {
+            Ok(url) => Some(url),
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        };
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                problems.push("LOG_FORMAT must be pretty or json".into());
+                LogFormat::Pretty
+            }
+        };
+        let embedded_worker = match get("EMBEDDED_WORKER").as_deref() {
+            None => None,
+            Some("true" | "1" | "on") => Some(true),
+            Some("false" | "0" | "off") => Some(false),
+            Some(_) => {
+                problems.push("EMBEDDED_WORKER must be true or false".into());
+                None
+            }
+        };
+        let public_base_url = get("PUBLIC_BASE_URL").map(|url| url.trim_end_matches('/').to_owned());
+        if let Some(url) = &public_base_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                problems.push("PUBLIC_BASE_URL must be an http(s) origin such as https://crm.example.com".into());
+            }
+        }
+
+        match database_url {
+            Some(database_url) if problems.is_empty() => Ok(Config {
+                embedded_worker: embedded_worker.unwrap_or(matches!(database_url, DatabaseUrl::Sqlite(_))),
+                database_url,
+                db_pool_size,
+                bind: get("BIND").unwrap_or_else(|| DEFAULT_BIND.into()),
+                public_base_url,
+                session_ttl: chrono::Duration::hours(session_hours as i64),
+                log_format,
+                worker_interval: Duration::from_secs(worker_interval),
+                worker_metrics_bind: get("WORKER_METRICS_BIND").unwrap_or_else(|| "127.0.0.1:9091".into()),
+            }),
+            _ => Err(ConfigError(problems)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_product() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.database_url, DatabaseUrl::Sqlite("data/salon-crm.db".into()));
+        assert!(config.embedded_worker);
+        assert_eq!(config.bind, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn postgres_runs_workers_separately() {
+        let config = config(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert!(!config.embedded_worker);
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let error = config(&[
+            ("DATABASE_URL", "mysql://x"),
+            ("DB_POOL_SIZE", "zero"),
+            ("LOG_FORMAT", "xml"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.0.len(), 3, "{error}");
+    }
+}

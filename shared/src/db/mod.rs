@@ -1,0 +1,20 @@
+//! The database: one schema, two backends (PostgreSQL in production, SQLite embedded), a
+//! connection pool, and the only place where diesel runs (off the async executor).
+
+mod conn;
+mod migrate;
+pub mod schema;
+
+pub use conn::{AnyConnection, DatabaseUrl, Db, PoolState};
+pub use migrate::run_migrations;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// Times are stored as UTC in a plain TIMESTAMP column on both backends.
+pub fn to_db_time(time: DateTime<Utc>) -> NaiveDateTime {
+    time.naive_utc()
+}
+
+pub fn from_db_time(time: NaiveDateTime) -> DateTime<Utc> {
+    time.and_utc()
+}

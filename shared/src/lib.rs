@@ -1,0 +1,17 @@
+//! salon-crm's model, shared by the web service and the worker: domain types parsed at the
+//! edge, the database (both backends), tenant-scoped data access and configuration.
+//!
+//! Every function that reads or writes tenant data takes a [`tenancy::Tenant`], which only
+//! the authentication code (from a credential) and the worker (from a tenant row) can make.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod pagination;
+pub mod staff;
+pub mod stores;
+pub mod tenancy;
+
+pub use error::{Error, FieldError, FieldErrors, Result};

@@ -1,0 +1,91 @@
+//! Keyset pagination: lists are ordered by id (UUIDv7, so roughly by creation time) and a page
+//! continues after the last id of the previous one; no OFFSET scans.
+
+use crate::error::{FieldError, FieldErrors, Result};
+use serde::Serialize;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    pub fn parse(limit: Option<i64>, cursor: Option<String>) -> Result<Self> {
+        let mut errors = FieldErrors::default();
+        let limit = errors.check(
+            "limit",
+            match limit {
+                None => Ok(DEFAULT_LIMIT),
+                Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+                Some(_) => Err(FieldError::new(
+                    "out_of_range",
+                    format!("limit must be between 1 and {MAX_LIMIT}"),
+                )),
+            },
+        );
+        let after = errors.check(
+            "cursor",
+            match cursor {
+                Some(c) if uuid::Uuid::parse_str(&c).is_err() => {
+                    Err(FieldError::new("invalid", "not a cursor returned by this API"))
+                }
+                other => Ok(other),
+            },
+        );
+        errors.finish(|| {
+            Some(PageRequest {
+                limit: limit?,
+                after: after?,
+            })
+        })
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether another page follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            limit: DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Build a page from `request.fetch()` rows, `id` naming each row's cursor.
+    pub fn from_rows(mut rows: Vec<T>, request: &PageRequest, id: impl Fn(&T) -> String) -> Self {
+        let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(id)
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}

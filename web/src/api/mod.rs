@@ -1,0 +1,94 @@
+//! The JSON API under `/api/v1`, one module per resource, plus the route table.
+
+pub mod me;
+pub mod sessions;
+pub mod signup;
+pub mod staff;
+pub mod stores;
+
+use crate::problem::ApiError;
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use serde::{Deserialize, Deserializer, Serialize};
+use shared::pagination::PageRequest;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every route of the service. The OpenAPI document is collected from this same table.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(crate::health::healthz)
+        .service(crate::health::readyz)
+        .service(crate::health::metrics)
+        .service(crate::openapi::document)
+        .service(crate::openapi::docs_page)
+        .service(
+            utoipa_actix_web::scope("/api/v1")
+                .service(signup::signup)
+                .service(sessions::login)
+                .service(sessions::logout)
+                .service(me::me)
+                .service(stores::list)
+                .service(stores::create)
+                .service(stores::get)
+                .service(stores::update)
+                .service(stores::delete)
+                .service(staff::list)
+                .service(staff::create)
+                .service(staff::get)
+                .service(staff::update)
+                .service(staff::delete),
+        );
+}
+
+/// `?limit=&cursor=` on every list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Items per page, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn page(self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest::parse(self.limit, self.cursor)?)
+    }
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<shared::pagination::Page<T>> for Page<T> {
+    fn from(page: shared::pagination::Page<T>) -> Self {
+        Page {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// An id from the path. A malformed id names nothing, so it is 404 like an absent one.
+pub fn path_id<T>(raw: &str, parse: impl Fn(&str) -> Result<T, shared::FieldError>) -> Result<T, ApiError> {
+    parse(raw).map_err(|_| ApiError::NotFound)
+}
+
+/// 201 with a `Location` header and the created record.
+pub fn created(location: String, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(body)
+}
+
+/// For PATCH bodies: tells an absent field (leave as is) from `null` (clear it).
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

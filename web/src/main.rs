@@ -1,0 +1,147 @@
+//! `web`: the salon-crm web service. `web` (or `web serve`) runs it, `web migrate` applies
+//! migrations and exits, `web demo` runs it on a fresh demo database.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use shared::clock::{SharedClock, SystemClock};
+use shared::config::Config;
+use shared::db::{run_migrations, DatabaseUrl, Db};
+use std::sync::Arc;
+use tokio::sync::watch;
+use web::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "web",
+    version,
+    about = "salon-crm web service (configured by environment variables; see README)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and pages (the default). With SQLite the worker runs in-process too.
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Serve a fresh demo database (a chain, two stores, staff of every role) and print how
+    /// to log in. Uses its own SQLite file, recreated on each start.
+    Demo {
+        #[arg(long, default_value = "data/demo.db")]
+        db: std::path::PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::from_env()?;
+    web::telemetry::init(config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            let url = config.database_url.clone();
+            let applied = tokio::task::spawn_blocking(move || run_migrations(&url)).await??;
+            tracing::info!(applied, "migrations applied");
+            Ok(())
+        }
+        Command::Serve => serve(config, None).await,
+        Command::Demo { db } => {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = db.clone().into_os_string();
+                path.push(suffix);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+            config.database_url = DatabaseUrl::Sqlite(db);
+            config.embedded_worker = true;
+            serve(config, Some(Demo)).await
+        }
+    }
+}
+
+struct Demo;
+
+async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let url = config.database_url.clone();
+    let pool_size = config.db_pool_size;
+    let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool_size))
+        .await?
+        .with_context(|| format!("cannot open the database {:?}", config.database_url))?;
+    let demo_data = match demo {
+        Some(Demo) => Some(web::demo::seed(&db, clock.now()).await?),
+        None => None,
+    };
+
+    let embedded_worker = config.embedded_worker;
+    let worker_interval = config.worker_interval;
+    let app = Application::build(config, db.clone(), clock.clone())?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    // Tests and scripts wait for this exact line on stdout.
+    println!("salon-crm listening on {base}");
+    if let Some(demo) = demo_data {
+        print_demo(&base, &demo);
+    }
+
+    let (stop_worker, stopped) = watch::channel(false);
+    let worker = embedded_worker.then(|| {
+        tracing::info!("running the worker in this process (embedded database)");
+        tokio::spawn(worker::run(db.clone(), clock.clone(), worker_interval, stopped))
+    });
+
+    let server = app.server();
+    let handle = server.handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        handle.stop(true).await;
+    });
+    server.await?;
+    let _ = stop_worker.send(true);
+    if let Some(worker) = worker {
+        worker.await??;
+    }
+    Ok(())
+}
+
+fn print_demo(base: &str, demo: &web::demo::DemoData) {
+    println!();
+    println!("  Demo salon chain ready. API docs: {base}/api/docs");
+    println!("  Every demo account's password: {}", demo.password);
+    for login in &demo.logins {
+        println!("    {:<14} {}", login.role.as_str(), login.email);
+    }
+    println!();
+    println!("  Try: curl -s {base}/api/v1/sessions -H 'content-type: application/json' \\");
+    println!(
+        "         -d '{{\"email\":\"owner@demo.salon-crm.test\",\"password\":\"{}\"}}'",
+        demo.password
+    );
+    println!();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,80 @@
+//! Build the HTTP server from configuration: bind (port 0 picks a free port, which tests
+//! use), report the address, serve until stopped.
+
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::{api, middleware, problem};
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
+use shared::clock::SharedClock;
+use shared::config::Config;
+use shared::db::Db;
+use std::net::TcpListener;
+use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+/// The largest request body the JSON API reads; anything bigger is refused with 413.
+pub const MAX_JSON_BODY: usize = 256 * 1024;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: AppState,
+}
+
+/// The OpenAPI document of every route in [`api::routes`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, document) = App::new()
+        .into_utoipa_app()
+        .openapi(crate::openapi::ApiDoc::openapi())
+        .configure(api::routes)
+        .split_for_parts();
+    document
+}
+
+impl Application {
+    pub fn build(config: Config, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
+        let metrics = Metrics::new(db.url().backend_name())?;
+        let openapi_json = serde_json::to_string(&openapi())?;
+        let listener = TcpListener::bind(&config.bind)?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            db,
+            clock,
+            config: Arc::new(config),
+            metrics,
+            openapi_json: Arc::new(openapi_json),
+        };
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new().into_utoipa_app().configure(api::routes).split_for_parts();
+            app.app_data(data.clone())
+                .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
+                .default_service(web::to(problem::no_route))
+                .wrap(from_fn(middleware::authenticate))
+                .wrap(from_fn(middleware::observe))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add(("X-Frame-Options", "DENY")),
+                )
+        })
+        .listen(listener)?
+        // Signals are handled by the binary, which also stops the embedded worker.
+        .disable_signals()
+        .shutdown_timeout(20)
+        .run();
+        Ok(Application { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn server(self) -> Server {
+        self.server
+    }
+}

@@ -17,7 +17,7 @@ pub struct Config {
     pub bind: String,
     /// `PUBLIC_BASE_URL`: the origin put into survey and unsubscribe links.
     pub public_base_url: Option<String>,
-    /// `SESSION_TTL_HOURS`: how long a login lasts (default 12, a working day).
+    /// `SESSION_TTL`: how long a login lasts, e.g. `12h` (default, a working day), `30m`, `7d`.
     pub session_ttl: chrono::Duration,
     /// `LOG_FORMAT`: `pretty` (default) or `json` (one object per line, for log shippers).
     pub log_format: LogFormat,
@@ -63,9 +63,16 @@ impl Config {
             }
         };
         let db_pool_size = number("DB_POOL_SIZE", 10, 1..=500) as u32;
-        let session_hours = number("SESSION_TTL_HOURS", 12, 1..=24 * 90);
         let worker_interval = number("WORKER_INTERVAL_SECS", 30, 1..=3600);
 
+        let session_ttl = match get("SESSION_TTL").map(|v| parse_duration(&v)) {
+            None => chrono::Duration::hours(12),
+            Some(Some(ttl)) if ttl >= chrono::Duration::seconds(1) && ttl <= chrono::Duration::days(90) => ttl,
+            Some(_) => {
+                problems.push("SESSION_TTL must be a duration from 1s to 90d, such as 12h, 30m or 7d".into());
+                chrono::Duration::hours(12)
+            }
+        };
         let database_url = match DatabaseUrl::parse(&get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()))
         {
             Ok(url) => Some(url),
@@ -105,13 +112,27 @@ impl Config {
                 db_pool_size,
                 bind: get("BIND").unwrap_or_else(|| DEFAULT_BIND.into()),
                 public_base_url,
-                session_ttl: chrono::Duration::hours(session_hours as i64),
+                session_ttl,
                 log_format,
                 worker_interval: Duration::from_secs(worker_interval),
                 worker_metrics_bind: get("WORKER_METRICS_BIND").unwrap_or_else(|| "127.0.0.1:9091".into()),
             }),
             _ => Err(ConfigError(problems)),
         }
+    }
+}
+
+/// `90s`, `30m`, `12h`, `7d`.
+fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let amount: i64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
+    match unit {
+        's' => chrono::Duration::try_seconds(amount),
+        'm' => chrono::Duration::try_minutes(amount),
+        'h' => chrono::Duration::try_hours(amount),
+        'd' => chrono::Duration::try_days(amount),
+        _ => None,
     }
 }
 
@@ -137,6 +158,20 @@ mod tests {
     fn postgres_runs_workers_separately() {
         let config = config(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap();
         assert!(!config.embedded_worker);
+    }
+
+    #[test]
+    fn session_ttl_takes_units() {
+        assert_eq!(
+            config(&[("SESSION_TTL", "90s")]).unwrap().session_ttl,
+            chrono::Duration::seconds(90)
+        );
+        assert_eq!(
+            config(&[("SESSION_TTL", "7d")]).unwrap().session_ttl,
+            chrono::Duration::days(7)
+        );
+        assert!(config(&[("SESSION_TTL", "12")]).is_err());
+        assert!(config(&[("SESSION_TTL", "0s")]).is_err());
     }
 
     #[test]

@@ -1,1 +1,12 @@
+//! End-to-end tests of the HTTP API, each on SQLite and on PostgreSQL.
 
+// A failed unwrap is a failed test, with the line that failed.
+#![allow(clippy::unwrap_used)]
+
+mod accounts;
+mod bad_input;
+mod isolation;
+mod operations;
+mod roles;
+mod stores;
+mod worker;

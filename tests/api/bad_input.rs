@@ -1,0 +1,133 @@
+//! Bad input answers problem+json 4xx naming what is wrong, and writes nothing.
+
+use e2e::{both_backends, Backend, Session, TestApp};
+use serde_json::json;
+
+async fn store_count(app: &TestApp, owner: &Session) -> usize {
+    app.get("/api/v1/stores", &owner.token).await.json["items"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+fn raw_post(app: &TestApp, owner: &Session, path: &str) -> reqwest::RequestBuilder {
+    app.client().post(app.url(path)).bearer_auth(&owner.token)
+}
+
+async fn malformed_json_is_400(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    for body in [r#"{"name": "#, "not json", r#"{"name": "A"} {"name": "B"}"#, ""] {
+        let response = app
+            .send(
+                raw_post(&app, &owner, "/api/v1/stores")
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+        assert_eq!(response.problem(400)["code"], "malformed_json", "{body:?}");
+    }
+    assert_eq!(store_count(&app, &owner).await, 0);
+}
+
+async fn wrong_types_and_unknown_fields_name_the_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    let wrong_type = app.post("/api/v1/stores", &owner.token, &json!({ "name": 42 })).await;
+    assert_eq!(wrong_type.invalid_fields(), ["name"]);
+    assert_eq!(wrong_type.json["errors"][0]["code"], "invalid_type");
+    let nested = app
+        .post(
+            "/api/v1/stores",
+            &owner.token,
+            &json!({ "name": "A", "quiet_hours": { "start": "21:00", "end": 9 } }),
+        )
+        .await;
+    assert_eq!(nested.invalid_fields(), ["quiet_hours.end"]);
+    let unknown = app
+        .post(
+            "/api/v1/stores",
+            &owner.token,
+            &json!({ "name": "A", "tenant_id": owner.tenant_id }),
+        )
+        .await;
+    assert_eq!(unknown.json["errors"][0]["code"], "unknown_field", "{}", unknown.text);
+    unknown.problem(422);
+    let missing = app.post("/api/v1/stores", &owner.token, &json!({})).await;
+    assert_eq!(missing.invalid_fields(), ["name"]);
+    assert_eq!(missing.json["errors"][0]["code"], "required");
+    let bad_query = app.get("/api/v1/stores?limit=many", &owner.token).await;
+    assert_eq!(bad_query.invalid_fields(), ["limit"]);
+    let unknown_query = app.get("/api/v1/stores?sort=name", &owner.token).await;
+    unknown_query.problem(422);
+    assert_eq!(store_count(&app, &owner).await, 0);
+}
+
+async fn invalid_values_list_every_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    let response = app
+        .post(
+            "/api/v1/stores",
+            &owner.token,
+            &json!({ "name": "", "timezone": "Mars/Olympus_Mons", "phone": "call me", "quiet_hours": { "start": "25:00", "end": "09:00" } }),
+        )
+        .await;
+    let mut fields = response.invalid_fields();
+    fields.sort();
+    assert_eq!(fields, ["name", "phone", "quiet_hours", "timezone"]);
+    assert_eq!(store_count(&app, &owner).await, 0);
+}
+
+async fn huge_bodies_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    let ten_megabytes = format!(r#"{{"name": "{}"}}"#, "x".repeat(10 * 1024 * 1024));
+    let response = app
+        .send(
+            raw_post(&app, &owner, "/api/v1/stores")
+                .header("content-type", "application/json")
+                .body(ten_megabytes),
+        )
+        .await;
+    assert_eq!(response.problem(413)["code"], "payload_too_large");
+    assert_eq!(store_count(&app, &owner).await, 0);
+}
+
+async fn wrong_content_type_is_415(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    let form = app
+        .send(raw_post(&app, &owner, "/api/v1/stores").form(&[("name", "A")]))
+        .await;
+    assert_eq!(form.problem(415)["code"], "unsupported_media_type");
+    let none = app
+        .send(raw_post(&app, &owner, "/api/v1/stores").body(r#"{"name":"A"}"#))
+        .await;
+    none.problem(415);
+    assert_eq!(store_count(&app, &owner).await, 0);
+}
+
+async fn unknown_routes_and_ids_are_404_problems(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    app.get("/api/v1/nothing-here", &owner.token).await.problem(404);
+    app.get("/no/such/page", &owner.token).await.problem(404);
+    app.get("/api/v1/stores/not-an-id", &owner.token).await.problem(404);
+    app.get("/api/v1/stores/01900000-0000-7000-8000-000000000000", &owner.token)
+        .await
+        .problem(404);
+    let wrong_method = app
+        .request(reqwest::Method::PUT, "/api/v1/stores", Some(&owner.token), None)
+        .await;
+    assert!(wrong_method.status == 404 || wrong_method.status == 405);
+    assert_eq!(wrong_method.content_type(), "application/problem+json");
+}
+
+both_backends!(
+    malformed_json_is_400,
+    wrong_types_and_unknown_fields_name_the_field,
+    invalid_values_list_every_field,
+    huge_bodies_are_refused,
+    wrong_content_type_is_415,
+    unknown_routes_and_ids_are_404_problems,
+);

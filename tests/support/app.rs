@@ -1,0 +1,289 @@
+use crate::{binaries, postgres, Backend};
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The real web binary on a fresh database, and helpers to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub backend: Backend,
+    /// The `DATABASE_URL` the app runs on, for the worker and for backup drills.
+    pub database_url: String,
+    client: reqwest::Client,
+    child: Child,
+    pg_database: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// A logged-in staff member.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub tenant_id: String,
+    pub staff_id: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// An HTTP answer, its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Response {
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Assert an RFC 9457 problem with this status, and return it.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status, status,
+            "expected {status}, got {}: {}",
+            self.status, self.text
+        );
+        assert_eq!(self.content_type(), "application/problem+json", "{}", self.text);
+        assert_eq!(self.json["status"], status, "{}", self.text);
+        assert!(
+            self.json["type"].is_string() && self.json["title"].is_string(),
+            "{}",
+            self.text
+        );
+        &self.json
+    }
+
+    /// The fields named in a validation problem.
+    pub fn invalid_fields(&self) -> Vec<String> {
+        self.problem(422)["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Start the app with extra environment variables (e.g. `SESSION_TTL`).
+    pub async fn spawn_with(backend: Backend, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg_database) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("salon.db").display()), None),
+            Backend::Postgres => {
+                let name = tokio::task::spawn_blocking(postgres::create_database)
+                    .await
+                    .expect("create a test database");
+                (postgres::url_for(&name), Some(name))
+            }
+        };
+        let mut command = Command::new(binaries::path("web"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &database_url)
+            .env("BIND", "127.0.0.1:0")
+            .env("EMBEDDED_WORKER", "false")
+            .env("DB_POOL_SIZE", "4")
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("start the web binary");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.expect("read the web binary's output") {
+                if let Some(base) = line.strip_prefix("salon-crm listening on ") {
+                    return base.trim().to_owned();
+                }
+            }
+            panic!("the web binary exited before listening");
+        })
+        .await
+        .expect("the web binary did not start listening within 60 s");
+        // Keep draining stdout so the app never blocks or fails writing to it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+        TestApp {
+            base,
+            backend,
+            database_url,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            child,
+            pg_database,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Response {
+        let response = request.send().await.expect("the request reached the app");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("read the body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Response {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Response {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Sign a new salon chain up; its owner's session.
+    pub async fn signup(&self, tenant_name: &str) -> Session {
+        let email = format!("owner-{}@example.com", uuid::Uuid::new_v4().simple());
+        let response = self
+            .request(
+                Method::POST,
+                "/api/v1/signup",
+                None,
+                Some(&json!({
+                    "tenant_name": tenant_name,
+                    "owner_name": "店主",
+                    "email": email,
+                    "password": PASSWORD,
+                    "timezone": "Asia/Shanghai",
+                    "locale": "zh-CN",
+                })),
+            )
+            .await;
+        assert_eq!(response.status, 201, "signup failed: {}", response.text);
+        Session {
+            token: response.json["token"].as_str().expect("token").to_owned(),
+            tenant_id: response.json["tenant_id"].as_str().expect("tenant_id").to_owned(),
+            staff_id: response.json["owner_id"].as_str().expect("owner_id").to_owned(),
+            email,
+            password: PASSWORD.into(),
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.request(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(&json!({ "email": email, "password": password })),
+        )
+        .await
+    }
+
+    /// Create a store as `by`; its id.
+    pub async fn create_store(&self, by: &Session, name: &str) -> String {
+        let response = self
+            .post(
+                "/api/v1/stores",
+                &by.token,
+                &json!({ "name": name, "timezone": "Asia/Shanghai" }),
+            )
+            .await;
+        assert_eq!(response.status, 201, "creating a store failed: {}", response.text);
+        response.json["id"].as_str().expect("store id").to_owned()
+    }
+
+    /// Create a staff member as `by` and log them in.
+    pub async fn create_staff(&self, by: &Session, role: &str, store_id: Option<&str>) -> Session {
+        let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let response = self
+            .post(
+                "/api/v1/staff",
+                &by.token,
+                &json!({ "name": format!("{role} 员工"), "email": email, "password": PASSWORD, "role": role, "store_id": store_id }),
+            )
+            .await;
+        assert_eq!(response.status, 201, "creating staff failed: {}", response.text);
+        let staff_id = response.json["id"].as_str().expect("staff id").to_owned();
+        let login = self.login(&email, PASSWORD).await;
+        assert_eq!(login.status, 200, "staff login failed: {}", login.text);
+        Session {
+            token: login.json["token"].as_str().expect("token").to_owned(),
+            tenant_id: by.tenant_id.clone(),
+            staff_id,
+            email,
+            password: PASSWORD.into(),
+        }
+    }
+
+    /// Run the real worker binary against this app's database.
+    pub async fn worker(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binaries::path("worker"))
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .await
+            .expect("run the worker binary")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if let Some(name) = self.pg_database.take() {
+            // Best effort; a throwaway cluster is removed whole anyway.
+            let _ = std::thread::spawn(move || postgres::drop_database(&name)).join();
+        }
+    }
+}

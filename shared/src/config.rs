@@ -28,6 +28,26 @@ pub struct Config {
     pub worker_interval: Duration,
     /// `WORKER_METRICS_BIND`: where `worker run` serves /metrics (default 127.0.0.1:9091).
     pub worker_metrics_bind: String,
+    /// `DATA_KEYS`: keys for clients' sensitive fields, `ID:BASE64KEY[,ID:BASE64KEY…]`, the
+    /// first encrypting. Required with PostgreSQL; with SQLite a key file is made beside the
+    /// database on first start.
+    pub data_keys: Option<Secret>,
+}
+
+/// A setting that must never reach a log line.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,9 +136,57 @@ impl Config {
                 log_format,
                 worker_interval: Duration::from_secs(worker_interval),
                 worker_metrics_bind: get("WORKER_METRICS_BIND").unwrap_or_else(|| "127.0.0.1:9091".into()),
+                data_keys: get("DATA_KEYS").map(Secret),
             }),
             _ => Err(ConfigError(problems)),
         }
+    }
+}
+
+impl Config {
+    /// The keyring for sensitive fields: `DATA_KEYS`, or for an embedded SQLite database a key
+    /// file beside it (`data-keys`, created with a fresh key on first start, mode 0600), so a
+    /// single salon needs no setup and no key ever sits in the repository.
+    pub fn keyring(&self) -> Result<crate::crypto::Keyring, ConfigError> {
+        let spec = match (&self.data_keys, &self.database_url) {
+            (Some(keys), _) => keys.expose().to_owned(),
+            (None, DatabaseUrl::Sqlite(path)) => {
+                let file = path.with_file_name("data-keys");
+                read_or_create_key_file(&file).map_err(|e| ConfigError(vec![format!("{}: {e}", file.display())]))?
+            }
+            (None, DatabaseUrl::Postgres(_)) => {
+                return Err(ConfigError(vec![
+                    "DATA_KEYS is required with PostgreSQL: ID:BASE64KEY (32 random bytes), e.g. from `openssl rand -base64 32`".into(),
+                ]))
+            }
+        };
+        crate::crypto::Keyring::parse(spec.trim()).map_err(|e| ConfigError(vec![format!("DATA_KEYS: {e}")]))
+    }
+}
+
+fn read_or_create_key_file(file: &std::path::Path) -> std::io::Result<String> {
+    match std::fs::read_to_string(file) {
+        Ok(spec) => Ok(spec),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let spec = crate::crypto::Keyring::generate_spec();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(file) {
+                Ok(mut handle) => {
+                    std::io::Write::write_all(&mut handle, spec.as_bytes())?;
+                    Ok(spec)
+                }
+                // Another process (the worker) created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(file),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 

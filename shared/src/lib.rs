@@ -4,14 +4,23 @@
 //! Every function that reads or writes tenant data takes a [`tenancy::Tenant`], which only
 //! the authentication code (from a credential) and the worker (from a tenant row) can make.
 
+pub mod audit;
+pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod idempotency;
+pub mod import;
+pub mod input;
 pub mod pagination;
+pub mod search;
+pub mod services;
 pub mod staff;
 pub mod stores;
 pub mod tenancy;
+pub mod visits;
 
 pub use error::{Error, FieldError, FieldErrors, Result};

@@ -30,7 +30,7 @@ impl PageRequest {
         let after = errors.check(
             "cursor",
             match cursor {
-                Some(c) if uuid::Uuid::parse_str(&c).is_err() => {
+                Some(c) if uuid::Uuid::parse_str(&c).is_err() && decode_cursor(&c).is_none() => {
                     Err(FieldError::new("invalid", "not a cursor returned by this API"))
                 }
                 other => Ok(other),
@@ -57,6 +57,21 @@ impl Default for PageRequest {
             after: None,
         }
     }
+}
+
+/// A cursor for lists sorted by something other than id: the sort key and the id, opaque to
+/// clients (`base64url(key).id`).
+pub fn encode_cursor(key: &str, id: &str) -> String {
+    use base64::Engine;
+    format!("{}.{id}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key))
+}
+
+pub fn decode_cursor(cursor: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let (key, id) = cursor.rsplit_once('.')?;
+    uuid::Uuid::parse_str(id).ok()?;
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(key).ok()?;
+    Some((String::from_utf8(key).ok()?, id.to_owned()))
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -27,8 +27,50 @@ async fn victim(app: &TestApp) -> (Session, Victim) {
         .await;
     let store_id = store.json["id"].as_str().unwrap().to_owned();
     let desk = app.create_staff(&owner, "front_desk", Some(&store_id)).await;
-    let ids = BTreeMap::from([("stores", store_id.clone()), ("staff", desk.staff_id.clone())]);
+    let client = app
+        .post(
+            "/api/v1/clients",
+            &owner.token,
+            &json!({
+                "name": format!("A client {marker}"), "phone": "13700001111", "email": format!("a-{marker}@example.com"),
+                "home_store_id": store_id, "allergies": format!("A allergy {marker}"), "birthday": "03-08",
+            }),
+        )
+        .await;
+    assert_eq!(client.status, 201, "{}", client.text);
+    let client_id = client.json["id"].as_str().unwrap().to_owned();
+    let service = app
+        .post(
+            "/api/v1/services",
+            &owner.token,
+            &json!({ "name": format!("A service {marker}"), "price_cents": 12345 }),
+        )
+        .await;
+    let service_id = service.json["id"].as_str().unwrap().to_owned();
+    let visit = app
+        .post(
+            "/api/v1/visits",
+            &owner.token,
+            &json!({
+                "client_id": client_id, "store_id": store_id, "completed_at": "2026-01-02T03:04:05Z",
+                "lines": [{ "service_id": service_id }], "payment_method": "alipay", "notes": format!("A note {marker}"),
+            }),
+        )
+        .await;
+    assert_eq!(visit.status, 201, "{}", visit.text);
+    let visit_id = visit.json["id"].as_str().unwrap().to_owned();
+    let ids = BTreeMap::from([
+        ("stores", store_id.clone()),
+        ("staff", desk.staff_id.clone()),
+        ("clients", client_id.clone()),
+        ("services", service_id.clone()),
+        ("visits", visit_id.clone()),
+    ]);
     let secrets = vec![
+        client_id,
+        service_id,
+        visit_id,
+        "+8613700001111".to_owned(),
         marker,
         owner.tenant_id.clone(),
         owner.staff_id.clone(),
@@ -43,8 +85,11 @@ async fn victim(app: &TestApp) -> (Session, Victim) {
 /// The id of A's for a path like `/api/v1/stores/{id}` or a field like `store_id`.
 fn id_for(victim: &Victim, collection: &str) -> String {
     let key = match collection {
-        "stores" | "store" => "stores",
-        "staff" => "staff",
+        "stores" | "store" | "home_store" => "stores",
+        "staff" | "consultant" => "staff",
+        "clients" | "client" | "referrer" => "clients",
+        "services" | "service" => "services",
+        "visits" | "visit" => "visits",
         other => panic!(
             "the isolation walker has no record of tenant A for `{other}`: create one in `victim()` \
              so the new route is checked"
@@ -114,6 +159,8 @@ fn sample(document: &Value, schema: &Value, name: &str, victim: &Victim, uses_vi
         "country" => json!("CN"),
         "phone" => json!("021-1234 5678"),
         "start" => json!("21:00"),
+        "completed_at" => json!("2026-01-03T10:00:00+08:00"),
+        "birthday" => json!("05-20"),
         "end" => json!("09:00"),
         _ => schema.get("example").cloned().unwrap_or(json!("walker")),
     }
@@ -151,6 +198,19 @@ async fn another_tenant_sees_nothing_of_a(backend: Backend) {
                 }
             }
             let in_path = uses_victim;
+            // Filters naming A's records (`?client_id=`) must find nothing of A's.
+            let mut query = Vec::new();
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap_or_default();
+                if parameter["in"] == "query" {
+                    if let Some(id_of) = name.strip_suffix("_id") {
+                        query.push(format!("{name}={}", id_for(&a, id_of)));
+                    }
+                }
+            }
+            if !query.is_empty() {
+                concrete = format!("{concrete}?{}", query.join("&"));
+            }
             let body = operation["requestBody"]["content"]["application/json"]["schema"]
                 .as_object()
                 .map(|schema| sample(&document, &Value::Object(schema.clone()), "", &a, &mut uses_victim));

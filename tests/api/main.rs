@@ -5,6 +5,7 @@
 
 mod accounts;
 mod bad_input;
+mod clients;
 mod isolation;
 mod operations;
 mod roles;

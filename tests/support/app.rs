@@ -14,6 +14,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The `DATABASE_URL` the app runs on, for the worker and for backup drills.
     pub database_url: String,
+    /// The `DATA_KEYS` the app runs with (the worker gets the same).
+    pub data_keys: String,
     client: reqwest::Client,
     child: Child,
     pg_database: Option<String>,
@@ -97,6 +99,7 @@ impl TestApp {
                 (postgres::url_for(&name), Some(name))
             }
         };
+        let data_keys = test_data_keys();
         let mut command = Command::new(binaries::path("web"));
         command
             .env_clear()
@@ -105,6 +108,7 @@ impl TestApp {
             .env("BIND", "127.0.0.1:0")
             .env("EMBEDDED_WORKER", "false")
             .env("DB_POOL_SIZE", "4")
+            .env("DATA_KEYS", &data_keys)
             .env(
                 "RUST_LOG",
                 std::env::var("TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -133,6 +137,7 @@ impl TestApp {
             base,
             backend,
             database_url,
+            data_keys,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -271,11 +276,21 @@ impl TestApp {
         Command::new(binaries::path("worker"))
             .args(args)
             .env("DATABASE_URL", &self.database_url)
+            .env("DATA_KEYS", &self.data_keys)
             .env("RUST_LOG", "warn")
             .output()
             .await
             .expect("run the worker binary")
     }
+}
+
+/// A fresh data key per app, as an operator would configure one.
+fn test_data_keys() -> String {
+    use base64::Engine;
+    let mut key = Vec::with_capacity(32);
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    format!("test1:{}", base64::engine::general_purpose::STANDARD.encode(key))
 }
 
 impl Drop for TestApp {

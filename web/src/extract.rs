@@ -13,8 +13,9 @@ use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
 /// A JSON body, deserialised with the path of any field that does not fit, so that
-/// `{"quiet_hours": {"start": 9}}` answers 422 naming `quiet_hours.start`.
-pub struct ApiJson<T>(pub T);
+/// `{"quiet_hours": {"start": 9}}` answers 422 naming `quiet_hours.start`. The second field is
+/// a hash of the raw body (for idempotency keys).
+pub struct ApiJson<T>(pub T, pub String);
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = ApiError;
@@ -38,9 +39,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                     ApiError::BadRequest("the body could not be read".into())
                 }
             })?;
-            parse_json(&bytes).map(ApiJson)
+            let hash = body_hash(&bytes);
+            parse_json(&bytes).map(|value| ApiJson(value, hash))
         })
     }
+}
+
+pub fn body_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -167,7 +174,25 @@ pub mod can {
         )*};
     }
 
-    permissions!(ViewStores, ManageStores, ViewStaff, ManageStaff);
+    permissions!(
+        ViewStores,
+        ManageStores,
+        ViewStaff,
+        ManageStaff,
+        ViewClients,
+        ManageClients,
+        DeleteClients,
+        ExportOrEraseClient,
+        ViewServices,
+        ManageServices,
+        ViewVisits,
+        RecordVisits,
+        CorrectVisits,
+        ImportData,
+        RequestBulkExport,
+        ApproveBulkExport,
+        ViewAudit,
+    );
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 impl Application {
     pub fn build(config: Config, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
         let metrics = Metrics::new(db.url().backend_name())?;
+        let keys = Arc::new(config.keyring()?);
         let openapi_json = serde_json::to_string(&openapi())?;
         let listener = TcpListener::bind(&config.bind)?;
         let port = listener.local_addr()?.port();
@@ -46,6 +47,7 @@ impl Application {
             config: Arc::new(config),
             metrics,
             openapi_json: Arc::new(openapi_json),
+            keys,
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {

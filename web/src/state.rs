@@ -13,6 +13,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The OpenAPI document, generated once from the route table at start.
     pub openapi_json: Arc<String>,
+    /// Keys for clients' sensitive fields.
+    pub keys: Arc<shared::crypto::Keyring>,
 }
 
 impl AppState {

@@ -61,4 +61,4 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(TenantId, StoreId, StaffId, SessionId);
+id_type!(TenantId, StoreId, StaffId, SessionId, ClientId, ServiceId, VisitId, ExportId, AuditId);

@@ -1,15 +1,20 @@
 //! The JSON API under `/api/v1`, one module per resource, plus the route table.
 
+pub mod audit;
+pub mod clients;
 pub mod me;
+pub mod services;
 pub mod sessions;
 pub mod signup;
 pub mod staff;
 pub mod stores;
+pub mod support;
+pub mod visits;
 
 use crate::problem::ApiError;
 use actix_web::http::header;
 use actix_web::HttpResponse;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use shared::pagination::PageRequest;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -35,7 +40,27 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(staff::create)
                 .service(staff::get)
                 .service(staff::update)
-                .service(staff::delete),
+                .service(staff::delete)
+                .service(clients::list)
+                .service(clients::create)
+                .service(clients::get)
+                .service(clients::update)
+                .service(clients::delete)
+                .service(clients::timeline)
+                .service(clients::export)
+                .service(clients::erase)
+                .service(services::list)
+                .service(services::create)
+                .service(services::get)
+                .service(services::update)
+                .service(services::delete)
+                .service(visits::list)
+                .service(visits::create)
+                .service(visits::get)
+                .service(visits::update)
+                .service(visits::delete)
+                .service(visits::void)
+                .service(audit::list),
         );
 }
 
@@ -84,11 +109,4 @@ pub fn created(location: String, body: &impl Serialize) -> HttpResponse {
         .json(body)
 }
 
-/// For PATCH bodies: tells an absent field (leave as is) from `null` (clear it).
-pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
+pub use shared::input::nullable;

@@ -1,0 +1,10 @@
+DROP TABLE idempotency_keys;
+DROP TABLE export_requests;
+DROP TABLE audit_log;
+DROP TABLE visit_lines;
+DROP TABLE visits;
+DROP TABLE services;
+DROP TABLE client_stores;
+DROP TABLE client_search;
+DROP TABLE clients;
+ALTER TABLE tenants DROP COLUMN currency;

@@ -1,0 +1,19 @@
+//! The client archive (客户档案): who the salon's clients are, how to reach them, what they
+//! agreed to, and what the salon must know to treat them safely.
+//!
+//! Every function takes an [`Auth`](crate::tenancy::Auth): the tenant scopes every query, and
+//! the staff member's role and store decide which clients they see (`access`) and whether
+//! allergies, medical notes and skin history are shown (and audited).
+
+mod access;
+mod input;
+mod model;
+mod read;
+mod write;
+
+pub use access::{can_see_sensitive, visible_client};
+pub use input::{ClientFields, ClientInput, ClientPatch, ClientPatchInput, SensitiveInput};
+pub use model::{Client, ClientRow, SensitiveFields};
+pub use read::{export, get, list, lookup, timeline, ClientExport, ClientSort, ListFilter, TimelineEntry};
+pub(crate) use write::link_store;
+pub use write::{create, delete, erase, insert_parsed, refresh_aggregates, update, Crypto};

@@ -1,0 +1,331 @@
+use super::access::{can_see_sensitive, sees, visible_client};
+use super::model::{Client, ClientRow, SensitiveFields};
+use super::write::tenant_locale_facts;
+use crate::audit::{self, AuditAction};
+use crate::crypto::Keyring;
+use crate::db::schema::{client_search, client_stores, clients};
+use crate::db::AnyConnection;
+use crate::domain::{ClientId, StoreId};
+use crate::error::Result;
+use crate::pagination::{Page, PageRequest};
+use crate::search::{parse_query, prefix_upper_bound, TermKind};
+use crate::tenancy::Auth;
+use crate::visits::{self, Visit};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// Sensitive fields for a reader allowed to see them, decrypted, with the read audited.
+fn reveal(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    row: &ClientRow,
+    keys: &Keyring,
+    now: DateTime<Utc>,
+    purpose: &str,
+) -> Result<Option<SensitiveFields>> {
+    if !can_see_sensitive(auth, row) {
+        return Ok(None);
+    }
+    let fields = row.decrypt_sensitive(keys)?;
+    if !fields.is_empty() {
+        audit::record(
+            conn,
+            &auth.tenant,
+            Some(auth.actor.staff_id),
+            AuditAction::ReadSensitive,
+            ("client", Some(row.id.clone())),
+            serde_json::json!({ "via": purpose }),
+            now,
+        )?;
+    }
+    Ok(Some(fields))
+}
+
+/// One client, with sensitive fields when the reader may see them (and the read audited, so
+/// call it inside a write transaction).
+pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ClientId, keys: &Keyring, now: DateTime<Utc>) -> Result<Client> {
+    let row = visible_client(conn, auth, id)?;
+    let (_, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let sensitive = reveal(conn, auth, &row, keys, now, "client")?;
+    row.view(&currency, sensitive)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientSort {
+    /// Oldest first (the default; ids are time-ordered).
+    #[default]
+    Created,
+    /// By name, then id.
+    Name,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    /// Clients of this store (home store or visited).
+    pub store_id: Option<StoreId>,
+    pub tag: Option<String>,
+    pub marketing_consent: Option<bool>,
+}
+
+/// The store a store role is confined to; `None` for HQ roles.
+fn store_scope(auth: &Auth) -> Option<String> {
+    (!auth.actor.is_hq())
+        .then(|| auth.actor.store_id.map(|s| s.to_string()))
+        .flatten()
+}
+
+/// A page of clients (without sensitive fields).
+pub fn list(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    filter: &ListFilter,
+    sort: ClientSort,
+    page: &PageRequest,
+) -> Result<Page<Client>> {
+    let tenant = auth.tenant.key();
+    let (_, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let mut query = clients::table
+        .filter(clients::tenant_id.eq(&tenant))
+        .filter(clients::deleted_at.is_null())
+        .select(ClientRow::as_select())
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(store) = store_scope(auth) {
+        let linked = client_stores::table
+            .filter(client_stores::tenant_id.eq(tenant.clone()))
+            .filter(client_stores::store_id.eq(store.clone()))
+            .select(client_stores::client_id);
+        query = query.filter(
+            clients::home_store_id
+                .is_null()
+                .or(clients::home_store_id.eq(store))
+                .or(clients::id.eq_any(linked)),
+        );
+    }
+    if let Some(store) = filter.store_id {
+        let linked = client_stores::table
+            .filter(client_stores::tenant_id.eq(tenant.clone()))
+            .filter(client_stores::store_id.eq(store.to_string()))
+            .select(client_stores::client_id);
+        query = query.filter(clients::id.eq_any(linked));
+    }
+    if let Some(tag) = &filter.tag {
+        let pattern = format!("%{}%", serde_json::Value::String(tag.clone()));
+        query = query.filter(clients::tags.like(pattern));
+    }
+    if let Some(consent) = filter.marketing_consent {
+        query = query.filter(clients::marketing_consent.eq(consent));
+    }
+    match sort {
+        ClientSort::Created => {
+            if let Some(after) = &page.after {
+                query = query.filter(clients::id.gt(after.clone()));
+            }
+            query = query.order(clients::id.asc());
+        }
+        ClientSort::Name => {
+            if let Some((name, id)) = page.after.as_deref().and_then(crate::pagination::decode_cursor) {
+                query = query.filter(
+                    clients::name
+                        .gt(name.clone())
+                        .or(clients::name.eq(name).and(clients::id.gt(id))),
+                );
+            }
+            query = query.order((clients::name.asc(), clients::id.asc()));
+        }
+    }
+    let rows = query.load(conn)?;
+    let clients = rows
+        .iter()
+        .map(|row: &ClientRow| row.view(&currency, None))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(clients, page, |client| match sort {
+        ClientSort::Created => client.id.to_string(),
+        ClientSort::Name => crate::pagination::encode_cursor(&client.name, &client.id.to_string()),
+    }))
+}
+
+/// Candidates per prefix scanned from the lookup index before ranking.
+const CANDIDATES: i64 = 200;
+
+/// The front desk's lookup: by name (substring), pinyin, initials, phone prefix or last
+/// digits. Index range scans only; ranked with an exact phone first, then exact and leading
+/// name matches, then regulars (more visits) before others.
+///
+/// A store role finds the clients of their store, plus any client of the chain whose full
+/// phone number they type (clients are shared by the chain's stores: the front desk must be
+/// able to serve a client of another store).
+pub fn lookup(conn: &mut AnyConnection, auth: &Auth, q: &str, limit: usize) -> Result<Vec<Client>> {
+    let tenant = auth.tenant.key();
+    let (country, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let Some(query) = parse_query(q, country.as_deref()) else {
+        return Ok(Vec::new());
+    };
+    let mut candidates: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for (kind, prefix) in &query.prefixes {
+        let ids: Vec<String> = client_search::table
+            .filter(client_search::tenant_id.eq(&tenant))
+            .filter(client_search::kind.eq(kind.as_str()))
+            .filter(client_search::term.ge(prefix))
+            .filter(client_search::term.lt(prefix_upper_bound(prefix)))
+            .order(client_search::term.asc())
+            .select(client_search::client_id)
+            .limit(CANDIDATES)
+            .load(conn)?;
+        for id in ids {
+            if seen.insert(id.clone()) {
+                candidates.push(id);
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<ClientRow> = clients::table
+        .filter(clients::tenant_id.eq(&tenant))
+        .filter(clients::id.eq_any(&candidates))
+        .filter(clients::deleted_at.is_null())
+        .select(ClientRow::as_select())
+        .load(conn)?;
+
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let exact_phone = |row: &ClientRow| {
+        let national = row
+            .phone
+            .clone()
+            .map(crate::domain::Phone::from_db)
+            .map(|p| p.national_digits());
+        match (&query.exact_phone_digits, national) {
+            (Some(exact), Some(national)) => *exact == national,
+            (None, Some(national)) => digits.len() >= 7 && digits == national,
+            _ => false,
+        }
+    };
+    let needle: String = normalize(q);
+    let mut ranked: Vec<(u8, &ClientRow)> = Vec::new();
+    for row in &rows {
+        let exact = exact_phone(row);
+        if !exact && !sees(conn, auth, row)? {
+            continue;
+        }
+        let name = normalize(&row.name);
+        let score = if exact {
+            0
+        } else if !needle.is_empty() && name == needle {
+            1
+        } else if !needle.is_empty() && name.starts_with(&needle) {
+            2
+        } else if query.prefixes.iter().any(|(kind, _)| *kind == TermKind::PhoneNational) {
+            3
+        } else {
+            4
+        };
+        ranked.push((score, row));
+    }
+    ranked.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(b.1.visit_count.cmp(&a.1.visit_count))
+            .then(a.1.name.cmp(&b.1.name))
+            .then(a.1.id.cmp(&b.1.id))
+    });
+    ranked
+        .into_iter()
+        .take(limit)
+        .map(|(_, row)| row.view(&currency, None))
+        .collect()
+}
+
+fn normalize(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// What happened with a client, oldest first. Visits now; messages, surveys and complaints
+/// join as the worker and surveys arrive.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    /// visit (more kinds to come: message, survey, complaint).
+    pub kind: String,
+    pub id: String,
+    /// A one-line summary for the front desk.
+    pub summary: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+pub fn timeline(conn: &mut AnyConnection, auth: &Auth, id: ClientId) -> Result<Vec<TimelineEntry>> {
+    visible_client(conn, auth, id)?;
+    let visits = visits::for_client(conn, auth, id)?;
+    let mut entries: Vec<TimelineEntry> = visits
+        .into_iter()
+        .map(|visit| {
+            let services: Vec<&str> = visit.lines.iter().map(|l| l.description.as_str()).collect();
+            TimelineEntry {
+                at: visit.completed_at,
+                kind: "visit".into(),
+                id: visit.id.to_string(),
+                summary: format!(
+                    "{} — {} {}.{:02}{}",
+                    services.join(", "),
+                    visit.currency,
+                    visit.total_cents / 100,
+                    visit.total_cents % 100,
+                    if visit.status == "voided" { " (voided)" } else { "" }
+                ),
+                detail: serde_json::to_value(&visit).unwrap_or_default(),
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    Ok(entries)
+}
+
+/// Everything the salon holds about one client, for the client (data access request).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClientExport {
+    pub exported_at: DateTime<Utc>,
+    pub client: Client,
+    pub visits: Vec<Visit>,
+    /// Messages sent to the client (the outbox arrives with the worker).
+    #[schema(value_type = Vec<Object>)]
+    pub messages: Vec<serde_json::Value>,
+    /// Survey answers (arrive with surveys).
+    #[schema(value_type = Vec<Object>)]
+    pub surveys: Vec<serde_json::Value>,
+}
+
+/// Export one client's data, sensitive fields included, audited.
+pub fn export(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    id: ClientId,
+    keys: &Keyring,
+    now: DateTime<Utc>,
+) -> Result<ClientExport> {
+    let row = visible_client(conn, auth, id)?;
+    let (_, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let sensitive = row.decrypt_sensitive(keys)?;
+    let visits = visits::for_client(conn, auth, id)?;
+    audit::record(
+        conn,
+        &auth.tenant,
+        Some(auth.actor.staff_id),
+        AuditAction::ExportClient,
+        ("client", Some(id.to_string())),
+        serde_json::json!({ "visits": visits.len(), "sensitive_included": !sensitive.is_empty() }),
+        now,
+    )?;
+    Ok(ClientExport {
+        exported_at: now,
+        client: row.view(&currency, Some(sensitive))?,
+        visits,
+        messages: Vec::new(),
+        surveys: Vec::new(),
+    })
+}

@@ -1,0 +1,570 @@
+use super::access::{may_handle_sensitive, visible_client};
+use super::input::{ClientFields, ClientInput, ClientPatchInput, SensitiveInput};
+use super::model::{Client, SensitiveFields};
+use crate::audit::{self, AuditAction};
+use crate::crypto::Keyring;
+use crate::db::schema::{client_search, client_stores, clients, staff, tenants, visits};
+use crate::db::{to_db_time, AnyConnection};
+use crate::domain::{ClientId, Phone, StaffId, StoreId, Text};
+use crate::error::{Error, Result};
+use crate::search::client_terms;
+use crate::tenancy::{Auth, Tenant};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+/// The keyring for sensitive fields.
+pub type Crypto = std::sync::Arc<Keyring>;
+
+/// The tenant's country (to read national phone numbers) and currency.
+pub(crate) fn tenant_locale_facts(conn: &mut AnyConnection, tenant: &Tenant) -> Result<(Option<String>, String)> {
+    Ok(tenants::table
+        .filter(tenants::id.eq(tenant.key()))
+        .select((tenants::country, tenants::currency))
+        .first(conn)?)
+}
+
+pub fn create(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    input: ClientInput,
+    keys: &Keyring,
+    now: DateTime<Utc>,
+) -> Result<Client> {
+    let (country, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let mut fields = input.parse(country.as_deref()).map_err(Error::Validation)?;
+    // A store role's new client belongs to their store unless they say otherwise.
+    if !auth.actor.is_hq() && fields.home_store_id.is_none() {
+        fields.home_store_id = auth.actor.store_id;
+    }
+    check_home_store_reach(auth, fields.home_store_id)?;
+    let sensitive_allowed = may_handle_sensitive(
+        auth,
+        fields.home_store_id.map(|s| s.to_string()).as_deref(),
+        fields.consultant_id.map(|s| s.to_string()).as_deref(),
+    );
+    if !fields.sensitive.is_empty() && !sensitive_allowed {
+        return Err(Error::Forbidden(
+            "your role may not record allergies, medical notes or skin history",
+        ));
+    }
+    check_references(
+        conn,
+        &auth.tenant,
+        fields.home_store_id,
+        fields.consultant_id,
+        fields.referrer_id,
+    )?;
+    let id = ClientId::new();
+    let consent = fields.marketing_consent;
+    let source = consent_source(auth, fields.consent_source.take());
+    insert_parsed(conn, &auth.tenant, id, fields, &source, keys, now)?;
+    if consent {
+        audit::record(
+            conn,
+            &auth.tenant,
+            Some(auth.actor.staff_id),
+            AuditAction::ConsentChanged,
+            ("client", Some(id.to_string())),
+            serde_json::json!({ "marketing_consent": true, "source": source }),
+            now,
+        )?;
+    }
+    let row = visible_client(conn, auth, id)?;
+    row.view(&currency, None)
+}
+
+fn consent_source(auth: &Auth, given: Option<Text>) -> String {
+    given.map_or_else(|| format!("staff:{}", auth.actor.staff_id), Text::into_inner)
+}
+
+/// Store roles add and move clients within their own store only.
+fn check_home_store_reach(auth: &Auth, home_store: Option<StoreId>) -> Result<()> {
+    if !auth.actor.is_hq() && home_store.is_some() && home_store != auth.actor.store_id {
+        return Err(Error::Forbidden("you can only place clients in your own store"));
+    }
+    Ok(())
+}
+
+fn check_references(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    home_store: Option<StoreId>,
+    consultant: Option<StaffId>,
+    referrer: Option<ClientId>,
+) -> Result<()> {
+    let mut errors = crate::FieldErrors::default();
+    if let Some(store) = home_store {
+        if !crate::stores::exists(conn, tenant, store)? {
+            errors.push("home_store_id", "unknown_store", "no such store");
+        }
+    }
+    if let Some(consultant) = consultant {
+        let active: i64 = staff::table
+            .filter(staff::tenant_id.eq(tenant.key()))
+            .filter(staff::id.eq(consultant.to_string()))
+            .filter(staff::active.eq(true))
+            .filter(staff::deleted_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if active == 0 {
+            errors.push("consultant_id", "unknown_staff", "no such active staff member");
+        }
+    }
+    if let Some(referrer) = referrer {
+        let exists: i64 = clients::table
+            .filter(clients::tenant_id.eq(tenant.key()))
+            .filter(clients::id.eq(referrer.to_string()))
+            .filter(clients::deleted_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            errors.push("referrer_id", "unknown_client", "no such client");
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Validation(errors))
+    }
+}
+
+fn sensitive_fields(input: SensitiveInput) -> SensitiveFields {
+    SensitiveFields {
+        allergies: input.allergies.map(Text::into_inner),
+        medical_notes: input.medical_notes.map(Text::into_inner),
+        skin_history: input.skin_history.map(Text::into_inner),
+    }
+}
+
+/// The id of the current client holding `phone`, for a 409 that names it.
+fn holder_of(conn: &mut AnyConnection, tenant: &Tenant, phone: &Phone) -> Result<Option<String>> {
+    Ok(clients::table
+        .filter(clients::tenant_id.eq(tenant.key()))
+        .filter(clients::phone.eq(phone.as_str()))
+        .filter(clients::deleted_at.is_null())
+        .select(clients::id)
+        .first(conn)
+        .optional()?)
+}
+
+fn duplicate_phone(conn: &mut AnyConnection, tenant: &Tenant, phone: &Phone) -> Result<Error> {
+    Ok(Error::Conflict {
+        code: "duplicate_phone",
+        message: format!("another client already has the phone number {}", phone.as_str()),
+        existing_id: holder_of(conn, tenant, phone)?,
+    })
+}
+
+/// Insert one parsed client with its lookup keys and store link. References must have been
+/// checked by the caller. Used by the API and the importer.
+pub fn insert_parsed(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    id: ClientId,
+    fields: ClientFields,
+    consent_source: &str,
+    keys: &Keyring,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(phone) = &fields.phone {
+        if holder_of(conn, tenant, phone)?.is_some() {
+            return Err(duplicate_phone(conn, tenant, phone)?);
+        }
+    }
+    let terms = client_terms(fields.name.as_str(), fields.phone.as_ref());
+    let sensitive = sensitive_fields(fields.sensitive).seal(keys, &tenant.key(), &id.to_string());
+    let result = diesel::insert_into(clients::table)
+        .values((
+            (
+                clients::tenant_id.eq(tenant.key()),
+                clients::id.eq(id.to_string()),
+                clients::name.eq(fields.name.as_str()),
+                clients::phone.eq(fields.phone.as_ref().map(|p| p.as_str().to_owned())),
+                clients::email.eq(fields.email.map(|e| e.into_inner())),
+                clients::gender.eq(fields.gender.map(|g| g.as_str())),
+                clients::birthday_month.eq(fields.birthday.map(|b| b.month() as i32)),
+                clients::birthday_day.eq(fields.birthday.map(|b| b.day() as i32)),
+                clients::birth_year.eq(fields.birthday.and_then(|b| b.year())),
+                clients::locale.eq(fields.locale.map(|l| l.as_str())),
+                clients::preferred_channel.eq(fields.preferred_channel.as_str()),
+                clients::marketing_consent.eq(fields.marketing_consent),
+                clients::consent_changed_at.eq(fields.marketing_consent.then(|| to_db_time(now))),
+                clients::consent_source.eq(fields.marketing_consent.then(|| consent_source.to_owned())),
+            ),
+            (
+                clients::home_store_id.eq(fields.home_store_id.map(|s| s.to_string())),
+                clients::consultant_id.eq(fields.consultant_id.map(|s| s.to_string())),
+                clients::source.eq(fields.source.map(Text::into_inner)),
+                clients::referrer_id.eq(fields.referrer_id.map(|s| s.to_string())),
+                clients::tags.eq(serde_json::to_string(&fields.tags).unwrap_or_else(|_| "[]".into())),
+                clients::skin_type.eq(fields.skin_type.map(Text::into_inner)),
+                clients::sensitive_enc.eq(sensitive),
+                clients::preferences.eq(fields.preferences.map(Text::into_inner)),
+                clients::notes.eq(fields.notes.map(Text::into_inner)),
+                clients::created_at.eq(to_db_time(now)),
+                clients::updated_at.eq(to_db_time(now)),
+            ),
+        ))
+        .execute(conn);
+    match result {
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            // Another request took the number between our check and our insert.
+            return match &fields.phone {
+                Some(phone) => Err(duplicate_phone(conn, tenant, phone)?),
+                None => Err(Error::conflict("duplicate", "the client already exists")),
+            };
+        }
+        other => {
+            other?;
+        }
+    }
+    write_terms(conn, tenant, id, &terms)?;
+    if let Some(store) = fields.home_store_id {
+        link_store(conn, tenant, id, store)?;
+    }
+    Ok(())
+}
+
+fn write_terms(conn: &mut AnyConnection, tenant: &Tenant, id: ClientId, terms: &[crate::search::Term]) -> Result<()> {
+    diesel::delete(client_search::table)
+        .filter(client_search::tenant_id.eq(tenant.key()))
+        .filter(client_search::client_id.eq(id.to_string()))
+        .execute(conn)?;
+    for term in terms {
+        diesel::insert_into(client_search::table)
+            .values((
+                client_search::tenant_id.eq(tenant.key()),
+                client_search::kind.eq(term.kind.as_str()),
+                client_search::term.eq(&term.term),
+                client_search::client_id.eq(id.to_string()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Record that a client belongs to a store (home store, or a store visited), once.
+pub(crate) fn link_store(conn: &mut AnyConnection, tenant: &Tenant, client: ClientId, store: StoreId) -> Result<()> {
+    let linked: i64 = client_stores::table
+        .filter(client_stores::tenant_id.eq(tenant.key()))
+        .filter(client_stores::store_id.eq(store.to_string()))
+        .filter(client_stores::client_id.eq(client.to_string()))
+        .count()
+        .get_result(conn)?;
+    if linked == 0 {
+        diesel::insert_into(client_stores::table)
+            .values((
+                client_stores::tenant_id.eq(tenant.key()),
+                client_stores::store_id.eq(store.to_string()),
+                client_stores::client_id.eq(client.to_string()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn update(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    id: ClientId,
+    input: ClientPatchInput,
+    if_match: Option<i32>,
+    keys: &Keyring,
+    now: DateTime<Utc>,
+) -> Result<Client> {
+    let tenant = &auth.tenant;
+    let row = visible_client(conn, auth, id)?;
+    if if_match.is_some_and(|version| version != row.version) {
+        return Err(Error::PreconditionFailed);
+    }
+    if row.erased_at.is_some() {
+        return Err(Error::conflict(
+            "erased",
+            "this client's data was erased on request; it cannot be edited",
+        ));
+    }
+    let (country, currency) = tenant_locale_facts(conn, tenant)?;
+    let patch = input.parse(country.as_deref()).map_err(Error::Validation)?;
+    if patch.touches_sensitive() && !super::can_see_sensitive(auth, &row) {
+        return Err(Error::Forbidden(
+            "your role may not record allergies, medical notes or skin history",
+        ));
+    }
+    if let Some(store) = patch.home_store_id {
+        check_home_store_reach(auth, store)?;
+    }
+    check_references(
+        conn,
+        tenant,
+        patch.home_store_id.flatten(),
+        patch.consultant_id.flatten(),
+        patch.referrer_id.flatten(),
+    )?;
+    if patch.referrer_id == Some(Some(id)) {
+        return Err(Error::invalid(
+            "referrer_id",
+            "self_reference",
+            "a client cannot refer themselves",
+        ));
+    }
+    let phone_before = row.phone.clone();
+    let new_phone: Option<Phone> = match &patch.phone {
+        Some(phone) => phone.clone(),
+        None => row.phone.clone().map(Phone::from_db),
+    };
+    if let Some(phone) = &new_phone {
+        if Some(phone.as_str()) != phone_before.as_deref() {
+            if let Some(holder) = holder_of(conn, tenant, phone)? {
+                if holder != row.id {
+                    return Err(duplicate_phone(conn, tenant, phone)?);
+                }
+            }
+        }
+    }
+    let name = patch.name.clone().map_or(row.name.clone(), |n| n.into_inner());
+    let consent = patch.marketing_consent.unwrap_or(row.marketing_consent);
+    let consent_changed = consent != row.marketing_consent;
+    let source = consent_source(auth, patch.consent_source.clone());
+    let sensitive = if patch.touches_sensitive() {
+        let mut fields = row.decrypt_sensitive(keys)?;
+        let apply = |value: Option<Option<Text>>, current: &mut Option<String>| {
+            if let Some(text) = value {
+                *current = text.map(Text::into_inner);
+            }
+        };
+        apply(patch.allergies.clone(), &mut fields.allergies);
+        apply(patch.medical_notes.clone(), &mut fields.medical_notes);
+        apply(patch.skin_history.clone(), &mut fields.skin_history);
+        fields.seal(keys, &tenant.key(), &row.id)
+    } else {
+        row.sensitive_enc.clone()
+    };
+    let birthday = match patch.birthday {
+        Some(birthday) => birthday,
+        None => row.birthday(),
+    };
+    let keep = |value: Option<Option<Text>>, current: &Option<String>| match value {
+        None => current.clone(),
+        Some(text) => text.map(Text::into_inner),
+    };
+    let updated = diesel::update(clients::table)
+        .filter(clients::tenant_id.eq(tenant.key()))
+        .filter(clients::id.eq(&row.id))
+        .filter(clients::version.eq(row.version))
+        .set((
+            (
+                clients::name.eq(&name),
+                clients::phone.eq(new_phone.as_ref().map(|p| p.as_str().to_owned())),
+                clients::email.eq(match patch.email {
+                    None => row.email.clone(),
+                    Some(email) => email.map(|e| e.into_inner()),
+                }),
+                clients::gender.eq(match patch.gender {
+                    None => row.gender.clone(),
+                    Some(gender) => gender.map(|g| g.as_str().to_owned()),
+                }),
+                clients::birthday_month.eq(birthday.map(|b| b.month() as i32)),
+                clients::birthday_day.eq(birthday.map(|b| b.day() as i32)),
+                clients::birth_year.eq(birthday.and_then(|b| b.year())),
+                clients::locale.eq(match patch.locale {
+                    None => row.locale.clone(),
+                    Some(locale) => locale.map(|l| l.as_str().to_owned()),
+                }),
+                clients::preferred_channel.eq(patch
+                    .preferred_channel
+                    .map_or(row.preferred_channel.clone(), |c| c.as_str().to_owned())),
+                clients::marketing_consent.eq(consent),
+                clients::consent_changed_at.eq(if consent_changed {
+                    Some(to_db_time(now))
+                } else {
+                    row.consent_changed_at
+                }),
+                clients::consent_source.eq(if consent_changed {
+                    Some(source.clone())
+                } else {
+                    row.consent_source.clone()
+                }),
+            ),
+            (
+                clients::home_store_id.eq(match patch.home_store_id {
+                    None => row.home_store_id.clone(),
+                    Some(store) => store.map(|s| s.to_string()),
+                }),
+                clients::consultant_id.eq(match patch.consultant_id {
+                    None => row.consultant_id.clone(),
+                    Some(staff) => staff.map(|s| s.to_string()),
+                }),
+                clients::source.eq(keep(patch.source.clone(), &row.source)),
+                clients::referrer_id.eq(match patch.referrer_id {
+                    None => row.referrer_id.clone(),
+                    Some(referrer) => referrer.map(|c| c.to_string()),
+                }),
+                clients::tags.eq(patch.tags.as_ref().map_or(row.tags.clone(), |tags| {
+                    serde_json::to_string(tags).unwrap_or_else(|_| "[]".into())
+                })),
+                clients::skin_type.eq(keep(patch.skin_type.clone(), &row.skin_type)),
+                clients::sensitive_enc.eq(sensitive),
+                clients::preferences.eq(keep(patch.preferences.clone(), &row.preferences)),
+                clients::notes.eq(keep(patch.notes.clone(), &row.notes)),
+                clients::version.eq(row.version + 1),
+                clients::updated_at.eq(to_db_time(now)),
+            ),
+        ))
+        .execute(conn);
+    match updated {
+        Ok(0) => return Err(Error::PreconditionFailed),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            return match &new_phone {
+                Some(phone) => Err(duplicate_phone(conn, tenant, phone)?),
+                None => Err(Error::conflict("duplicate", "conflicting change")),
+            }
+        }
+        other => {
+            other?;
+        }
+    }
+    if patch.name.is_some() || patch.phone.is_some() {
+        write_terms(conn, tenant, id, &client_terms(&name, new_phone.as_ref()))?;
+    }
+    if let Some(Some(store)) = patch.home_store_id {
+        link_store(conn, tenant, id, store)?;
+    }
+    if consent_changed {
+        audit::record(
+            conn,
+            tenant,
+            Some(auth.actor.staff_id),
+            AuditAction::ConsentChanged,
+            ("client", Some(id.to_string())),
+            serde_json::json!({ "marketing_consent": consent, "source": source }),
+            now,
+        )?;
+    }
+    visible_client(conn, auth, id)?.view(&currency, None)
+}
+
+/// Remove a client from the archive. Visits stay (reports, aggregates of the store); the
+/// client no longer appears in lists or lookups, and their phone number is free again.
+pub fn delete(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    id: ClientId,
+    if_match: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let row = visible_client(conn, auth, id)?;
+    if if_match.is_some_and(|version| version != row.version) {
+        return Err(Error::PreconditionFailed);
+    }
+    diesel::update(clients::table)
+        .filter(clients::tenant_id.eq(auth.tenant.key()))
+        .filter(clients::id.eq(&row.id))
+        .set((
+            clients::deleted_at.eq(Some(to_db_time(now))),
+            clients::version.eq(row.version + 1),
+            clients::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    write_terms(conn, &auth.tenant, id, &[])
+}
+
+/// Erase a client's personal data on their request (PIPL/GDPR): name, contact, notes and
+/// sensitive fields go; the visits' amounts stay, anonymous, for the salon's reports.
+pub fn erase(conn: &mut AnyConnection, auth: &Auth, id: ClientId, now: DateTime<Utc>) -> Result<Client> {
+    let tenant = &auth.tenant;
+    let row = visible_client(conn, auth, id)?;
+    let (_, currency) = tenant_locale_facts(conn, tenant)?;
+    if row.erased_at.is_none() {
+        diesel::update(clients::table)
+            .filter(clients::tenant_id.eq(tenant.key()))
+            .filter(clients::id.eq(&row.id))
+            .set((
+                (
+                    clients::name.eq("—"),
+                    clients::phone.eq(None::<String>),
+                    clients::email.eq(None::<String>),
+                    clients::gender.eq(None::<String>),
+                    clients::birthday_month.eq(None::<i32>),
+                    clients::birthday_day.eq(None::<i32>),
+                    clients::birth_year.eq(None::<i32>),
+                    clients::marketing_consent.eq(false),
+                    clients::consent_changed_at.eq(Some(to_db_time(now))),
+                    clients::consent_source.eq(Some("erased on request")),
+                    clients::source.eq(None::<String>),
+                    clients::tags.eq("[]"),
+                ),
+                (
+                    clients::skin_type.eq(None::<String>),
+                    clients::sensitive_enc.eq(None::<String>),
+                    clients::preferences.eq(None::<String>),
+                    clients::notes.eq(None::<String>),
+                    clients::erased_at.eq(Some(to_db_time(now))),
+                    clients::version.eq(row.version + 1),
+                    clients::updated_at.eq(to_db_time(now)),
+                ),
+            ))
+            .execute(conn)?;
+        // Free-text visit notes may name the client too.
+        diesel::update(visits::table)
+            .filter(visits::tenant_id.eq(tenant.key()))
+            .filter(visits::client_id.eq(&row.id))
+            .set(visits::notes.eq(None::<String>))
+            .execute(conn)?;
+        write_terms(conn, tenant, id, &[])?;
+        audit::record(
+            conn,
+            tenant,
+            Some(auth.actor.staff_id),
+            AuditAction::EraseClient,
+            ("client", Some(id.to_string())),
+            serde_json::json!({}),
+            now,
+        )?;
+    }
+    visible_client(conn, auth, id)?.view(&currency, None)
+}
+
+/// Recompute a client's visit aggregates from their completed visits. The first statement
+/// takes the client row's lock, so concurrent visit writes for one client queue and each sees
+/// the other's committed visit.
+pub fn refresh_aggregates(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    client: ClientId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let locked = diesel::update(clients::table)
+        .filter(clients::tenant_id.eq(tenant.key()))
+        .filter(clients::id.eq(client.to_string()))
+        .set((
+            clients::version.eq(clients::version + 1),
+            clients::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(Error::NotFound);
+    }
+    // Loaded and summed here: SQL sum() of a BIGINT is NUMERIC on PostgreSQL. A client has
+    // hundreds of visits at most.
+    let visits: Vec<(NaiveDateTime, i64)> = visits::table
+        .filter(visits::tenant_id.eq(tenant.key()))
+        .filter(visits::client_id.eq(client.to_string()))
+        .filter(visits::status.eq("completed"))
+        .select((visits::completed_at, visits::total_cents))
+        .load(conn)?;
+    let count = visits.len();
+    let first = visits.iter().map(|v| v.0).min();
+    let last = visits.iter().map(|v| v.0).max();
+    let total: i64 = visits.iter().map(|v| v.1).sum();
+    diesel::update(clients::table)
+        .filter(clients::tenant_id.eq(tenant.key()))
+        .filter(clients::id.eq(client.to_string()))
+        .set((
+            clients::visit_count.eq(i32::try_from(count).unwrap_or(i32::MAX)),
+            clients::first_visit_at.eq(first),
+            clients::last_visit_at.eq(last),
+            clients::total_spent_cents.eq(total),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

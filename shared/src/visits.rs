@@ -342,9 +342,157 @@ pub fn insert(conn: &mut AnyConnection, tenant: &Tenant, visit: NewVisit, now: D
         ))
         .execute(conn)?;
     write_lines(conn, tenant, id, &visit.lines)?;
-    crate::clients::link_store(conn, tenant, visit.client_id, visit.store_id)?;
+    // The aggregates' update locks the client row first, so a concurrent visit of the same
+    // client waits here, and then sees this one's store link.
     refresh_aggregates(conn, tenant, visit.client_id, now)?;
+    crate::clients::link_store(conn, tenant, visit.client_id, visit.store_id)?;
     Ok(id)
+}
+
+#[derive(diesel::Insertable)]
+#[diesel(table_name = visits, treat_none_as_default_value = false)]
+struct NewVisitRow {
+    tenant_id: String,
+    id: String,
+    client_id: String,
+    store_id: String,
+    staff_id: Option<String>,
+    completed_at: NaiveDateTime,
+    subtotal_cents: i64,
+    discount_cents: i64,
+    total_cents: i64,
+    currency: String,
+    payment_method: &'static str,
+    notes: Option<String>,
+    status: &'static str,
+    source: &'static str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(diesel::Insertable)]
+#[diesel(table_name = visit_lines, treat_none_as_default_value = false)]
+struct NewLineRow {
+    tenant_id: String,
+    visit_id: String,
+    line_no: i32,
+    service_id: Option<String>,
+    description: String,
+    amount_cents: i64,
+}
+
+/// Insert many checked visits of existing, non-erased clients (an import) with multi-row
+/// statements, then bring each affected client's aggregates and store links up to date.
+pub(crate) fn insert_many(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    new: Vec<NewVisit>,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    use crate::db::backend::insert_batch;
+    use std::collections::{BTreeMap, BTreeSet};
+    let currency: String = crate::db::schema::tenants::table
+        .filter(crate::db::schema::tenants::id.eq(tenant.key()))
+        .select(crate::db::schema::tenants::currency)
+        .first(conn)?;
+    let mut visit_rows = Vec::with_capacity(new.len());
+    let mut line_rows = Vec::with_capacity(new.len());
+    // Per client: count, first, last, total of the new visits.
+    let mut per_client: BTreeMap<String, (i64, NaiveDateTime, NaiveDateTime, i64)> = BTreeMap::new();
+    let mut links: BTreeSet<(String, String)> = BTreeSet::new();
+    for visit in new {
+        let (subtotal, total) = totals(&visit.lines, visit.discount_cents)?;
+        let id = VisitId::new().to_string();
+        let at = to_db_time(visit.completed_at);
+        let client = visit.client_id.to_string();
+        let entry = per_client.entry(client.clone()).or_insert((0, at, at, 0));
+        entry.0 += 1;
+        entry.1 = entry.1.min(at);
+        entry.2 = entry.2.max(at);
+        entry.3 += total;
+        links.insert((visit.store_id.to_string(), client.clone()));
+        for (index, line) in visit.lines.into_iter().enumerate() {
+            line_rows.push(NewLineRow {
+                tenant_id: tenant.key(),
+                visit_id: id.clone(),
+                line_no: index as i32 + 1,
+                service_id: line.service_id.map(|s| s.to_string()),
+                description: line.description,
+                amount_cents: line.amount_cents,
+            });
+        }
+        visit_rows.push(NewVisitRow {
+            tenant_id: tenant.key(),
+            id,
+            client_id: client,
+            store_id: visit.store_id.to_string(),
+            staff_id: visit.staff_id.map(|s| s.to_string()),
+            completed_at: at,
+            subtotal_cents: subtotal,
+            discount_cents: visit.discount_cents,
+            total_cents: total,
+            currency: currency.clone(),
+            payment_method: visit.payment_method.as_str(),
+            notes: visit.notes,
+            status: "completed",
+            source: visit.source,
+            created_at: to_db_time(now),
+            updated_at: to_db_time(now),
+        });
+    }
+    let written = visit_rows.len();
+    for chunk in visit_rows.chunks(1500) {
+        insert_batch(conn, visits::table, chunk)?;
+    }
+    for chunk in line_rows.chunks(4000) {
+        insert_batch(conn, visit_lines::table, chunk)?;
+    }
+    // Client rows are locked (updated) before their store links are written, as in `insert`.
+    // Imports only add completed visits, so each client's aggregates move by what was added;
+    // the UPDATE is relative, so a visit recorded meanwhile is not lost.
+    for (client, (count, first, last, total)) in &per_client {
+        let current: (Option<NaiveDateTime>, Option<NaiveDateTime>) = clients::table
+            .filter(clients::tenant_id.eq(tenant.key()))
+            .filter(clients::id.eq(client))
+            .select((clients::first_visit_at, clients::last_visit_at))
+            .first(conn)?;
+        diesel::update(clients::table)
+            .filter(clients::tenant_id.eq(tenant.key()))
+            .filter(clients::id.eq(client))
+            .set((
+                clients::visit_count.eq(clients::visit_count + i32::try_from(*count).unwrap_or(i32::MAX)),
+                clients::total_spent_cents.eq(clients::total_spent_cents + *total),
+                clients::first_visit_at.eq(Some(current.0.map_or(*first, |f| f.min(*first)))),
+                clients::last_visit_at.eq(Some(current.1.map_or(*last, |l| l.max(*last)))),
+                clients::version.eq(clients::version + 1),
+                clients::updated_at.eq(to_db_time(now)),
+            ))
+            .execute(conn)?;
+    }
+    let client_ids: Vec<String> = per_client.keys().cloned().collect();
+    for chunk in client_ids.chunks(500) {
+        let existing: Vec<(String, String)> = crate::db::schema::client_stores::table
+            .filter(crate::db::schema::client_stores::tenant_id.eq(tenant.key()))
+            .filter(crate::db::schema::client_stores::client_id.eq_any(chunk))
+            .select((
+                crate::db::schema::client_stores::store_id,
+                crate::db::schema::client_stores::client_id,
+            ))
+            .load(conn)?;
+        for link in existing {
+            links.remove(&link);
+        }
+    }
+    for (store, client) in links {
+        diesel::insert_into(crate::db::schema::client_stores::table)
+            .values((
+                crate::db::schema::client_stores::tenant_id.eq(tenant.key()),
+                crate::db::schema::client_stores::store_id.eq(store),
+                crate::db::schema::client_stores::client_id.eq(client),
+            ))
+            .execute(conn)?;
+    }
+    Ok(written)
 }
 
 fn write_lines(conn: &mut AnyConnection, tenant: &Tenant, id: VisitId, lines: &[VisitLine]) -> Result<()> {

@@ -59,7 +59,17 @@ async fn victim(app: &TestApp) -> (Session, Victim) {
         .await;
     assert_eq!(visit.status, 201, "{}", visit.text);
     let visit_id = visit.json["id"].as_str().unwrap().to_owned();
+    let export = app
+        .post(
+            "/api/v1/exports",
+            &owner.token,
+            &json!({ "purpose": format!("A purpose {marker}") }),
+        )
+        .await;
+    assert_eq!(export.status, 201, "{}", export.text);
+    let export_id = export.json["id"].as_str().unwrap().to_owned();
     let ids = BTreeMap::from([
+        ("exports", export_id.clone()),
         ("stores", store_id.clone()),
         ("staff", desk.staff_id.clone()),
         ("clients", client_id.clone()),
@@ -67,6 +77,7 @@ async fn victim(app: &TestApp) -> (Session, Victim) {
         ("visits", visit_id.clone()),
     ]);
     let secrets = vec![
+        export_id,
         client_id,
         service_id,
         visit_id,
@@ -90,6 +101,7 @@ fn id_for(victim: &Victim, collection: &str) -> String {
         "clients" | "client" | "referrer" => "clients",
         "services" | "service" => "services",
         "visits" | "visit" => "visits",
+        "exports" | "export" => "exports",
         other => panic!(
             "the isolation walker has no record of tenant A for `{other}`: create one in `victim()` \
              so the new route is checked"

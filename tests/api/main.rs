@@ -6,8 +6,12 @@
 mod accounts;
 mod bad_input;
 mod clients;
+mod imports;
 mod isolation;
+mod lookup;
 mod operations;
+mod privacy;
 mod roles;
 mod stores;
+mod visits;
 mod worker;

@@ -25,7 +25,7 @@ fn parse<T>(result: std::result::Result<T, shared::FieldError>) -> Result<T> {
 }
 
 /// Seed a fresh demo tenant; every account gets the same freshly generated password.
-pub async fn seed(db: &Db, now: chrono::DateTime<chrono::Utc>) -> Result<DemoData> {
+pub async fn seed(db: &Db, keys: &shared::clients::Crypto, now: chrono::DateTime<chrono::Utc>) -> Result<DemoData> {
     let password: String = rand::thread_rng()
         .sample_iter(&Alphanumeric)
         .take(16)
@@ -121,5 +121,113 @@ pub async fn seed(db: &Db, now: chrono::DateTime<chrono::Utc>) -> Result<DemoDat
             role,
         });
     }
+    seed_archive(db, keys, owner, &store_ids, now).await?;
     Ok(DemoData { password, logins })
+}
+
+/// A catalog, a few clients and their visits, some recent and some long ago (dormant).
+async fn seed_archive(
+    db: &Db,
+    keys: &shared::clients::Crypto,
+    owner: shared::tenancy::Auth,
+    stores: &[StoreId],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    use shared::clients::ClientInput;
+    use shared::services::NewService;
+    use shared::visits::{LineInput, VisitInput};
+    let mut service_ids = Vec::new();
+    for (name, category, minutes, price) in [
+        ("深层补水护理", "面部护理", 60, 39_800),
+        ("眼部抗皱护理", "面部护理", 45, 29_800),
+        ("肩颈舒缓按摩", "身体护理", 50, 25_800),
+    ] {
+        let new = NewService {
+            name: parse(Name::parse(name))?,
+            category: Some(parse(shared::domain::Text::parse(category, 50))?),
+            duration_minutes: Some(minutes),
+            price_cents: price,
+            active: true,
+        };
+        let service = db
+            .write(move |conn| shared::services::create(conn, &owner.tenant, new, now))
+            .await?;
+        service_ids.push(service.id);
+    }
+    let clients = [
+        (
+            "张三丰",
+            "13712345678",
+            "03-08",
+            true,
+            Some("果酸过敏"),
+            0,
+            &[5_i64, 40, 75][..],
+        ),
+        ("李小龙", "13912345670", "11-27", true, None, 0, &[3, 33][..]),
+        (
+            "王美丽",
+            "13612345671",
+            "1992-02-29",
+            true,
+            None,
+            1,
+            &[95, 130, 170][..],
+        ),
+        ("赵雅芝", "13812345672", "07-15", false, None, 1, &[20][..]),
+        (
+            "陈晓",
+            "13512345673",
+            "12-01",
+            true,
+            Some("对花粉敏感"),
+            0,
+            &[200, 260][..],
+        ),
+        (
+            "Alice Wong",
+            "+85291234567",
+            "05-20",
+            true,
+            None,
+            1,
+            &[12, 50, 80, 110][..],
+        ),
+    ];
+    for (name, phone, birthday, consent, allergies, store, days_ago) in clients {
+        let input = ClientInput {
+            name: name.into(),
+            phone: Some(phone.into()),
+            birthday: Some(birthday.into()),
+            marketing_consent: Some(consent),
+            consent_source: Some("demo: paper form".into()),
+            home_store_id: stores.get(store).map(|s| s.to_string()),
+            allergies: allergies.map(str::to_owned),
+            tags: Some(vec!["demo".into()]),
+            ..ClientInput::default()
+        };
+        let keys = keys.clone();
+        let client = db
+            .write(move |conn| shared::clients::create(conn, &owner, input, &keys, now))
+            .await?;
+        for (n, days) in days_ago.iter().enumerate() {
+            let visit = VisitInput {
+                client_id: client.id.to_string(),
+                store_id: stores.get(store).map(|s| s.to_string()),
+                staff_id: None,
+                completed_at: (now - chrono::Duration::days(*days)).to_rfc3339(),
+                lines: vec![LineInput {
+                    service_id: service_ids.get(n % service_ids.len()).map(|s| s.to_string()),
+                    description: None,
+                    amount_cents: None,
+                }],
+                discount_cents: None,
+                payment_method: shared::domain::PaymentMethod::WechatPay,
+                notes: None,
+            };
+            db.write(move |conn| shared::visits::create(conn, &owner, visit, now))
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -74,7 +74,10 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("cannot open the database {:?}", config.database_url))?;
     let demo_data = match demo {
-        Some(Demo) => Some(web::demo::seed(&db, clock.now()).await?),
+        Some(Demo) => {
+            let keys = Arc::new(config.keyring()?);
+            Some(web::demo::seed(&db, &keys, clock.now()).await?)
+        }
         None => None,
     };
 

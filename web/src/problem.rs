@@ -27,6 +27,9 @@ pub struct Problem {
     /// For conflicts with an existing record: its id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub existing_id: Option<String>,
+    /// For a refused import: the rows and why each was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<shared::imports::ImportReport>,
 }
 
 /// The web layer's error: a model error, or a problem found while reading the request.
@@ -39,6 +42,8 @@ pub enum ApiError {
     PayloadTooLarge,
     BadRequest(String),
     NotFound,
+    /// A CSV import with rejected rows, nothing written.
+    ImportRejected(Box<shared::imports::ImportReport>),
 }
 
 impl From<Error> for ApiError {
@@ -62,6 +67,7 @@ impl fmt::Display for ApiError {
             ApiError::PayloadTooLarge => f.write_str("payload too large"),
             ApiError::BadRequest(detail) => f.write_str(detail),
             ApiError::NotFound => f.write_str("not found"),
+            ApiError::ImportRejected(report) => write!(f, "{} rows rejected", report.rejected.len()),
         }
     }
 }
@@ -165,6 +171,19 @@ impl ApiError {
                 None,
             ),
             ApiError::NotFound => not_found(),
+            ApiError::ImportRejected(report) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "import_rejected",
+                "Rows rejected",
+                format!(
+                    "{} of {} rows were rejected, so nothing was imported; fix them (see `report`) \
+                     or send ?partial=true to import the others.",
+                    report.rejected.len(),
+                    report.rows
+                ),
+                vec![],
+                None,
+            ),
         };
         Problem {
             kind: format!("urn:salon-crm:problem:{code}"),
@@ -174,6 +193,10 @@ impl ApiError {
             code: code.to_owned(),
             errors,
             existing_id,
+            report: match self {
+                ApiError::ImportRejected(report) => Some((**report).clone()),
+                _ => None,
+            },
         }
     }
 }

@@ -3,6 +3,7 @@ use super::input::{ClientFields, ClientInput, ClientPatchInput, SensitiveInput};
 use super::model::{Client, SensitiveFields};
 use crate::audit::{self, AuditAction};
 use crate::crypto::Keyring;
+use crate::db::backend::insert_batch;
 use crate::db::schema::{client_search, client_stores, clients, staff, tenants, visits};
 use crate::db::{to_db_time, AnyConnection};
 use crate::domain::{ClientId, Phone, StaffId, StoreId, Text};
@@ -155,8 +156,122 @@ fn duplicate_phone(conn: &mut AnyConnection, tenant: &Tenant, phone: &Phone) -> 
     })
 }
 
+/// A client row as inserted (defaults fill the derived columns).
+#[derive(diesel::Insertable)]
+#[diesel(table_name = clients, treat_none_as_default_value = false)]
+pub(crate) struct NewClientRow {
+    tenant_id: String,
+    id: String,
+    name: String,
+    phone: Option<String>,
+    email: Option<String>,
+    gender: Option<&'static str>,
+    birthday_month: Option<i32>,
+    birthday_day: Option<i32>,
+    birth_year: Option<i32>,
+    locale: Option<&'static str>,
+    preferred_channel: &'static str,
+    marketing_consent: bool,
+    consent_changed_at: Option<NaiveDateTime>,
+    consent_source: Option<String>,
+    home_store_id: Option<String>,
+    consultant_id: Option<String>,
+    source: Option<String>,
+    referrer_id: Option<String>,
+    tags: String,
+    skin_type: Option<String>,
+    sensitive_enc: Option<String>,
+    preferences: Option<String>,
+    notes: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(diesel::Insertable)]
+#[diesel(table_name = client_search)]
+pub(crate) struct NewTermRow {
+    tenant_id: String,
+    kind: &'static str,
+    term: String,
+    client_id: String,
+}
+
+#[derive(diesel::Insertable)]
+#[diesel(table_name = client_stores)]
+pub(crate) struct NewStoreLinkRow {
+    tenant_id: String,
+    store_id: String,
+    client_id: String,
+}
+
+/// Everything one new client writes: its row, its lookup keys, its store link.
+pub(crate) struct NewClientRows {
+    pub client: NewClientRow,
+    pub terms: Vec<NewTermRow>,
+    pub link: Option<NewStoreLinkRow>,
+}
+
+pub(crate) fn new_client_rows(
+    tenant: &Tenant,
+    id: ClientId,
+    fields: ClientFields,
+    consent_source: &str,
+    keys: &Keyring,
+    now: DateTime<Utc>,
+) -> NewClientRows {
+    let tenant_id = tenant.key();
+    let client_id = id.to_string();
+    let terms = client_terms(fields.name.as_str(), fields.phone.as_ref())
+        .into_iter()
+        .map(|term| NewTermRow {
+            tenant_id: tenant_id.clone(),
+            kind: term.kind.as_str(),
+            term: term.term,
+            client_id: client_id.clone(),
+        })
+        .collect();
+    let link = fields.home_store_id.map(|store| NewStoreLinkRow {
+        tenant_id: tenant_id.clone(),
+        store_id: store.to_string(),
+        client_id: client_id.clone(),
+    });
+    let sensitive = sensitive_fields(fields.sensitive).seal(keys, &tenant_id, &client_id);
+    let consent = fields.marketing_consent;
+    NewClientRows {
+        client: NewClientRow {
+            tenant_id,
+            id: client_id,
+            name: fields.name.into_inner(),
+            phone: fields.phone.map(Phone::into_inner),
+            email: fields.email.map(|e| e.into_inner()),
+            gender: fields.gender.map(|g| g.as_str()),
+            birthday_month: fields.birthday.map(|b| b.month() as i32),
+            birthday_day: fields.birthday.map(|b| b.day() as i32),
+            birth_year: fields.birthday.and_then(|b| b.year()),
+            locale: fields.locale.map(|l| l.as_str()),
+            preferred_channel: fields.preferred_channel.as_str(),
+            marketing_consent: consent,
+            consent_changed_at: consent.then(|| to_db_time(now)),
+            consent_source: consent.then(|| consent_source.to_owned()),
+            home_store_id: fields.home_store_id.map(|s| s.to_string()),
+            consultant_id: fields.consultant_id.map(|s| s.to_string()),
+            source: fields.source.map(Text::into_inner),
+            referrer_id: fields.referrer_id.map(|s| s.to_string()),
+            tags: serde_json::to_string(&fields.tags).unwrap_or_else(|_| "[]".into()),
+            skin_type: fields.skin_type.map(Text::into_inner),
+            sensitive_enc: sensitive,
+            preferences: fields.preferences.map(Text::into_inner),
+            notes: fields.notes.map(Text::into_inner),
+            created_at: to_db_time(now),
+            updated_at: to_db_time(now),
+        },
+        terms,
+        link,
+    }
+}
+
 /// Insert one parsed client with its lookup keys and store link. References must have been
-/// checked by the caller. Used by the API and the importer.
+/// checked by the caller.
 pub fn insert_parsed(
     conn: &mut AnyConnection,
     tenant: &Tenant,
@@ -166,50 +281,18 @@ pub fn insert_parsed(
     keys: &Keyring,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if let Some(phone) = &fields.phone {
+    let phone = fields.phone.clone();
+    if let Some(phone) = &phone {
         if holder_of(conn, tenant, phone)?.is_some() {
             return Err(duplicate_phone(conn, tenant, phone)?);
         }
     }
-    let terms = client_terms(fields.name.as_str(), fields.phone.as_ref());
-    let sensitive = sensitive_fields(fields.sensitive).seal(keys, &tenant.key(), &id.to_string());
-    let result = diesel::insert_into(clients::table)
-        .values((
-            (
-                clients::tenant_id.eq(tenant.key()),
-                clients::id.eq(id.to_string()),
-                clients::name.eq(fields.name.as_str()),
-                clients::phone.eq(fields.phone.as_ref().map(|p| p.as_str().to_owned())),
-                clients::email.eq(fields.email.map(|e| e.into_inner())),
-                clients::gender.eq(fields.gender.map(|g| g.as_str())),
-                clients::birthday_month.eq(fields.birthday.map(|b| b.month() as i32)),
-                clients::birthday_day.eq(fields.birthday.map(|b| b.day() as i32)),
-                clients::birth_year.eq(fields.birthday.and_then(|b| b.year())),
-                clients::locale.eq(fields.locale.map(|l| l.as_str())),
-                clients::preferred_channel.eq(fields.preferred_channel.as_str()),
-                clients::marketing_consent.eq(fields.marketing_consent),
-                clients::consent_changed_at.eq(fields.marketing_consent.then(|| to_db_time(now))),
-                clients::consent_source.eq(fields.marketing_consent.then(|| consent_source.to_owned())),
-            ),
-            (
-                clients::home_store_id.eq(fields.home_store_id.map(|s| s.to_string())),
-                clients::consultant_id.eq(fields.consultant_id.map(|s| s.to_string())),
-                clients::source.eq(fields.source.map(Text::into_inner)),
-                clients::referrer_id.eq(fields.referrer_id.map(|s| s.to_string())),
-                clients::tags.eq(serde_json::to_string(&fields.tags).unwrap_or_else(|_| "[]".into())),
-                clients::skin_type.eq(fields.skin_type.map(Text::into_inner)),
-                clients::sensitive_enc.eq(sensitive),
-                clients::preferences.eq(fields.preferences.map(Text::into_inner)),
-                clients::notes.eq(fields.notes.map(Text::into_inner)),
-                clients::created_at.eq(to_db_time(now)),
-                clients::updated_at.eq(to_db_time(now)),
-            ),
-        ))
-        .execute(conn);
+    let rows = new_client_rows(tenant, id, fields, consent_source, keys, now);
+    let result = diesel::insert_into(clients::table).values(&rows.client).execute(conn);
     match result {
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
             // Another request took the number between our check and our insert.
-            return match &fields.phone {
+            return match &phone {
                 Some(phone) => Err(duplicate_phone(conn, tenant, phone)?),
                 None => Err(Error::conflict("duplicate", "the client already exists")),
             };
@@ -218,9 +301,35 @@ pub fn insert_parsed(
             other?;
         }
     }
-    write_terms(conn, tenant, id, &terms)?;
-    if let Some(store) = fields.home_store_id {
-        link_store(conn, tenant, id, store)?;
+    if !rows.terms.is_empty() {
+        insert_batch(conn, client_search::table, &rows.terms)?;
+    }
+    if let Some(link) = &rows.link {
+        insert_batch(conn, client_stores::table, link)?;
+    }
+    Ok(())
+}
+
+/// Insert many checked clients (an import): multi-row statements, a few thousand rows each.
+/// Phones must have been checked for duplicates in the batch and in the database.
+pub(crate) fn insert_many(conn: &mut AnyConnection, rows: Vec<NewClientRows>) -> Result<()> {
+    let mut clients_rows = Vec::with_capacity(rows.len());
+    let mut terms = Vec::new();
+    let mut links = Vec::new();
+    for row in rows {
+        clients_rows.push(row.client);
+        terms.extend(row.terms);
+        links.extend(row.link);
+    }
+    // Bound parameters per statement stay under SQLite's limit (32,766).
+    for chunk in clients_rows.chunks(1000) {
+        insert_batch(conn, clients::table, chunk)?;
+    }
+    for chunk in terms.chunks(8000) {
+        insert_batch(conn, client_search::table, chunk)?;
+    }
+    for chunk in links.chunks(10000) {
+        insert_batch(conn, client_stores::table, chunk)?;
     }
     Ok(())
 }
@@ -230,15 +339,17 @@ fn write_terms(conn: &mut AnyConnection, tenant: &Tenant, id: ClientId, terms: &
         .filter(client_search::tenant_id.eq(tenant.key()))
         .filter(client_search::client_id.eq(id.to_string()))
         .execute(conn)?;
-    for term in terms {
-        diesel::insert_into(client_search::table)
-            .values((
-                client_search::tenant_id.eq(tenant.key()),
-                client_search::kind.eq(term.kind.as_str()),
-                client_search::term.eq(&term.term),
-                client_search::client_id.eq(id.to_string()),
-            ))
-            .execute(conn)?;
+    let rows: Vec<NewTermRow> = terms
+        .iter()
+        .map(|term| NewTermRow {
+            tenant_id: tenant.key(),
+            kind: term.kind.as_str(),
+            term: term.term.clone(),
+            client_id: id.to_string(),
+        })
+        .collect();
+    if !rows.is_empty() {
+        insert_batch(conn, client_search::table, &rows)?;
     }
     Ok(())
 }

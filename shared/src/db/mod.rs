@@ -1,6 +1,7 @@
 //! The database: one schema, two backends (PostgreSQL in production, SQLite embedded), a
 //! connection pool, and the only place where diesel runs (off the async executor).
 
+pub mod backend;
 mod conn;
 mod migrate;
 pub mod schema;

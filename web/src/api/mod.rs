@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod clients;
+pub mod exports;
+pub mod imports;
 pub mod me;
 pub mod services;
 pub mod sessions;
@@ -60,7 +62,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(visits::update)
                 .service(visits::delete)
                 .service(visits::void)
-                .service(audit::list),
+                .service(audit::list)
+                .service(imports::clients)
+                .service(imports::visits)
+                .service(exports::list)
+                .service(exports::create)
+                .service(exports::get)
+                .service(exports::approve)
+                .service(exports::reject)
+                .service(exports::download),
         );
 }
 

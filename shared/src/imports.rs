@@ -118,7 +118,7 @@ pub fn import_clients(
 ) -> Result<ImportReport> {
     let tenant = &auth.tenant;
     let file = parse_csv(text, CLIENT_COLUMNS, &["name"]).map_err(file_error)?;
-    let (country, _) = tenant_locale_facts(conn, tenant)?;
+    let (country, _) = tenant_locale_facts(auth);
     let store_ids: HashSet<String> = stores::table
         .filter(stores::tenant_id.eq(tenant.key()))
         .filter(stores::deleted_at.is_null())
@@ -368,7 +368,7 @@ pub fn import_visits(
 ) -> Result<ImportReport> {
     let tenant = &auth.tenant;
     let file = parse_csv(text, VISIT_COLUMNS, &["phone", "completed_at", "amount_cents"]).map_err(file_error)?;
-    let (country, _) = tenant_locale_facts(conn, tenant)?;
+    let (country, _) = tenant_locale_facts(auth);
     let stores: HashMap<String, chrono_tz::Tz> = stores::table
         .filter(stores::tenant_id.eq(tenant.key()))
         .filter(stores::deleted_at.is_null())

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod import;
 pub mod imports;
 pub mod input;
+pub mod loadgen;
 pub mod pagination;
 pub mod search;
 pub mod services;

@@ -277,9 +277,9 @@ pub fn create(conn: &mut AnyConnection, auth: &Auth, input: VisitInput, now: Dat
     }
     check_staff(conn, tenant, staff_id)?;
     let lines = resolve_lines(conn, tenant, lines)?;
-    let id = insert(
+    insert(
         conn,
-        tenant,
+        auth,
         NewVisit {
             client_id,
             store_id,
@@ -292,20 +292,20 @@ pub fn create(conn: &mut AnyConnection, auth: &Auth, input: VisitInput, now: Dat
             source: "api",
         },
         now,
-    )?;
-    get(conn, auth, id)
+    )
 }
 
-/// Insert a checked visit, link its client to the store and refresh the client's aggregates.
-pub fn insert(conn: &mut AnyConnection, tenant: &Tenant, visit: NewVisit, now: DateTime<Utc>) -> Result<VisitId> {
-    let client: Option<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = clients::table
+/// Insert a checked visit, add it to the client's aggregates and link the client to the store.
+pub fn insert(conn: &mut AnyConnection, auth: &Auth, visit: NewVisit, now: DateTime<Utc>) -> Result<Visit> {
+    let tenant = &auth.tenant;
+    let client: Option<(Option<String>, Option<NaiveDateTime>)> = clients::table
         .filter(clients::tenant_id.eq(tenant.key()))
         .filter(clients::id.eq(visit.client_id.to_string()))
         .filter(clients::deleted_at.is_null())
-        .select((clients::deleted_at, clients::erased_at))
+        .select((clients::home_store_id, clients::erased_at))
         .first(conn)
         .optional()?;
-    match client {
+    let home_store = match client {
         None => return Err(Error::invalid("client_id", "unknown_client", "no such client")),
         Some((_, Some(_))) => {
             return Err(Error::conflict(
@@ -313,13 +313,10 @@ pub fn insert(conn: &mut AnyConnection, tenant: &Tenant, visit: NewVisit, now: D
                 "this client's data was erased; record the visit without them",
             ))
         }
-        Some(_) => {}
-    }
+        Some((home_store, None)) => home_store,
+    };
     let (subtotal, total) = totals(&visit.lines, visit.discount_cents)?;
-    let currency: String = crate::db::schema::tenants::table
-        .filter(crate::db::schema::tenants::id.eq(tenant.key()))
-        .select(crate::db::schema::tenants::currency)
-        .first(conn)?;
+    let currency = auth.facts.currency().to_owned();
     let id = VisitId::new();
     diesel::insert_into(visits::table)
         .values((
@@ -332,21 +329,55 @@ pub fn insert(conn: &mut AnyConnection, tenant: &Tenant, visit: NewVisit, now: D
             visits::subtotal_cents.eq(subtotal),
             visits::discount_cents.eq(visit.discount_cents),
             visits::total_cents.eq(total),
-            visits::currency.eq(currency),
+            visits::currency.eq(&currency),
             visits::payment_method.eq(visit.payment_method.as_str()),
-            visits::notes.eq(visit.notes),
+            visits::notes.eq(&visit.notes),
             visits::status.eq("completed"),
             visits::source.eq(visit.source),
             visits::created_at.eq(to_db_time(now)),
             visits::updated_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
-    write_lines(conn, tenant, id, &visit.lines)?;
-    // The aggregates' update locks the client row first, so a concurrent visit of the same
-    // client waits here, and then sees this one's store link.
-    refresh_aggregates(conn, tenant, visit.client_id, now)?;
-    crate::clients::link_store(conn, tenant, visit.client_id, visit.store_id)?;
-    Ok(id)
+    let lines: Vec<NewLineRow> = visit
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| NewLineRow {
+            tenant_id: tenant.key(),
+            visit_id: id.to_string(),
+            line_no: index as i32 + 1,
+            service_id: line.service_id.map(|s| s.to_string()),
+            description: line.description.clone(),
+            amount_cents: line.amount_cents,
+        })
+        .collect();
+    crate::db::backend::insert_batch(conn, visit_lines::table, &lines)?;
+    // Taking the client row's lock first: a concurrent visit of the same client waits here,
+    // and then sees this one's store link.
+    crate::clients::add_visit_to_aggregates(conn, tenant, visit.client_id, visit.completed_at, total, now)?;
+    if home_store.as_deref() != Some(visit.store_id.to_string().as_str()) {
+        crate::clients::link_store(conn, tenant, visit.client_id, visit.store_id)?;
+    }
+    Ok(Visit {
+        id,
+        client_id: visit.client_id,
+        store_id: visit.store_id,
+        staff_id: visit.staff_id,
+        completed_at: from_db_time(to_db_time(visit.completed_at)),
+        lines: visit.lines,
+        subtotal_cents: subtotal,
+        discount_cents: visit.discount_cents,
+        total_cents: total,
+        currency,
+        payment_method: visit.payment_method,
+        notes: visit.notes,
+        status: "completed".into(),
+        voided_at: None,
+        void_reason: None,
+        recorded_at: from_db_time(to_db_time(now)),
+        version: 1,
+        updated_at: from_db_time(to_db_time(now)),
+    })
 }
 
 #[derive(diesel::Insertable)]

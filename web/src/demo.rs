@@ -231,3 +231,76 @@ async fn seed_archive(
     }
     Ok(())
 }
+
+/// `web seed-load`: see the command's help.
+pub async fn seed_load(
+    config: &shared::config::Config,
+    tenants: u32,
+    clients: u32,
+    visits: u32,
+    fixtures: &std::path::Path,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let url = config.database_url.clone();
+    let pool = config.db_pool_size;
+    let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool)).await??;
+    let keys = std::sync::Arc::new(config.keyring()?);
+    let now = chrono::Utc::now();
+    let per_tenant = (clients / tenants.max(1)).max(1);
+    let visits_per_client = visits / clients.max(1);
+    if let Some(dir) = fixtures.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(fixtures)?);
+    let started = std::time::Instant::now();
+    for t in 0..tenants {
+        let signup = NewSignup::parse(
+            &format!("压测连锁 {t}"),
+            "压测店主",
+            &format!("load-{t}-{}@bench.salon-crm.test", now.timestamp()),
+            "load test password",
+            "Asia/Shanghai",
+            "zh-CN",
+            Some("CN"),
+        )?;
+        let outcome = tenancy::signup(&db, signup, now, chrono::Duration::days(7)).await?;
+        let owner = outcome.auth;
+        let token = outcome.token.into_inner();
+        let mut stores = Vec::new();
+        for name in ["一店", "二店"] {
+            let new = NewStore {
+                name: parse(Name::parse(name))?,
+                timezone: None,
+                address: None,
+                phone: None,
+                quiet_hours: None,
+            };
+            stores.push(db.write(move |conn| shared::stores::create(conn, &owner.tenant, new, now)).await?.id);
+        }
+        let keys = keys.clone();
+        let seeded_stores = stores.clone();
+        let samples = db
+            .write(move |conn| {
+                shared::loadgen::seed_tenant(conn, &owner.tenant, t, &seeded_stores, per_tenant, visits_per_client, &keys, now)
+            })
+            .await?;
+        for client in samples.iter().step_by((samples.len() / 50).max(1)) {
+            let given: String = client.name.chars().skip(1).collect();
+            writeln!(out, "phone\t{token}\t{}", &client.phone[..7])?;
+            writeln!(out, "name\t{token}\t{given}")?;
+            writeln!(out, "pinyin\t{token}\t{}", client.initials)?;
+            writeln!(out, "visit\t{token}\t{}\t{}", client.id, stores[0])?;
+        }
+        if t % 10 == 9 || t + 1 == tenants {
+            println!("seeded {} tenants in {:.0?}", t + 1, started.elapsed());
+        }
+    }
+    out.flush()?;
+    println!(
+        "{tenants} tenants, {} clients, {} visits; fixtures in {}",
+        per_tenant * tenants,
+        per_tenant * tenants * visits_per_client,
+        fixtures.display()
+    );
+    Ok(())
+}

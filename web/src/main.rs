@@ -33,6 +33,21 @@ enum Command {
         #[arg(long, default_value = "data/demo.db")]
         db: std::path::PathBuf,
     },
+    /// Generate load-test data into DATABASE_URL: tenants with two stores each, clients and
+    /// visits, written through the import path. Writes the load script's fixtures (tokens,
+    /// queries, client ids) to --fixtures.
+    SeedLoad {
+        #[arg(long, default_value_t = 100)]
+        tenants: u32,
+        /// Clients in all, spread evenly over the tenants.
+        #[arg(long, default_value_t = 100_000)]
+        clients: u32,
+        /// Visits in all, spread evenly over the clients.
+        #[arg(long, default_value_t = 1_000_000)]
+        visits: u32,
+        #[arg(long, default_value = "bench/out/fixtures.tsv")]
+        fixtures: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -48,6 +63,12 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config, None).await,
+        Command::SeedLoad {
+            tenants,
+            clients,
+            visits,
+            fixtures,
+        } => web::demo::seed_load(&config, tenants, clients, visits, &fixtures).await,
         Command::Demo { db } => {
             for suffix in ["", "-wal", "-shm"] {
                 let mut path = db.clone().into_os_string();

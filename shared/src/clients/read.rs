@@ -47,7 +47,7 @@ fn reveal(
 /// call it inside a write transaction).
 pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ClientId, keys: &Keyring, now: DateTime<Utc>) -> Result<Client> {
     let row = visible_client(conn, auth, id)?;
-    let (_, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let (_, currency) = tenant_locale_facts(auth);
     let sensitive = reveal(conn, auth, &row, keys, now, "client")?;
     row.view(&currency, sensitive)
 }
@@ -85,7 +85,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Client>> {
     let tenant = auth.tenant.key();
-    let (_, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let (_, currency) = tenant_locale_facts(auth);
     let mut query = clients::table
         .filter(clients::tenant_id.eq(&tenant))
         .filter(clients::deleted_at.is_null())
@@ -147,8 +147,11 @@ pub fn list(
     }))
 }
 
-/// Candidates per prefix scanned from the lookup index before ranking.
-const CANDIDATES: i64 = 200;
+/// Candidates per prefix taken from the lookup index (in term order, so the exact term comes
+/// first) before ranking: enough to rank a page, few enough to load quickly.
+fn candidate_count(limit: usize) -> i64 {
+    i64::try_from(limit.saturating_mul(2).max(20)).unwrap_or(100)
+}
 
 /// The front desk's lookup: by name (substring), pinyin, initials, phone prefix or last
 /// digits. Index range scans only; ranked with an exact phone first, then exact and leading
@@ -159,7 +162,7 @@ const CANDIDATES: i64 = 200;
 /// able to serve a client of another store).
 pub fn lookup(conn: &mut AnyConnection, auth: &Auth, q: &str, limit: usize) -> Result<Vec<Client>> {
     let tenant = auth.tenant.key();
-    let (country, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let (country, currency) = tenant_locale_facts(auth);
     let Some(query) = parse_query(q, country.as_deref()) else {
         return Ok(Vec::new());
     };
@@ -173,7 +176,7 @@ pub fn lookup(conn: &mut AnyConnection, auth: &Auth, q: &str, limit: usize) -> R
             .filter(client_search::term.lt(prefix_upper_bound(prefix)))
             .order(client_search::term.asc())
             .select(client_search::client_id)
-            .limit(CANDIDATES)
+            .limit(candidate_count(limit))
             .load(conn)?;
         for id in ids {
             if seen.insert(id.clone()) {
@@ -309,7 +312,7 @@ pub fn export(
     now: DateTime<Utc>,
 ) -> Result<ClientExport> {
     let row = visible_client(conn, auth, id)?;
-    let (_, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let (_, currency) = tenant_locale_facts(auth);
     let sensitive = row.decrypt_sensitive(keys)?;
     let visits = visits::for_client(conn, auth, id)?;
     audit::record(

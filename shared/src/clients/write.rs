@@ -4,7 +4,7 @@ use super::model::{Client, SensitiveFields};
 use crate::audit::{self, AuditAction};
 use crate::crypto::Keyring;
 use crate::db::backend::insert_batch;
-use crate::db::schema::{client_search, client_stores, clients, staff, tenants, visits};
+use crate::db::schema::{client_search, client_stores, clients, staff, visits};
 use crate::db::{to_db_time, AnyConnection};
 use crate::domain::{ClientId, Phone, StaffId, StoreId, Text};
 use crate::error::{Error, Result};
@@ -17,11 +17,8 @@ use diesel::prelude::*;
 pub type Crypto = std::sync::Arc<Keyring>;
 
 /// The tenant's country (to read national phone numbers) and currency.
-pub(crate) fn tenant_locale_facts(conn: &mut AnyConnection, tenant: &Tenant) -> Result<(Option<String>, String)> {
-    Ok(tenants::table
-        .filter(tenants::id.eq(tenant.key()))
-        .select((tenants::country, tenants::currency))
-        .first(conn)?)
+pub(crate) fn tenant_locale_facts(auth: &Auth) -> (Option<String>, String) {
+    (auth.facts.country().map(str::to_owned), auth.facts.currency().to_owned())
 }
 
 pub fn create(
@@ -31,7 +28,7 @@ pub fn create(
     keys: &Keyring,
     now: DateTime<Utc>,
 ) -> Result<Client> {
-    let (country, currency) = tenant_locale_facts(conn, &auth.tenant)?;
+    let (country, currency) = tenant_locale_facts(auth);
     let mut fields = input.parse(country.as_deref()).map_err(Error::Validation)?;
     // A store role's new client belongs to their store unless they say otherwise.
     if !auth.actor.is_hq() && fields.home_store_id.is_none() {
@@ -394,7 +391,7 @@ pub fn update(
             "this client's data was erased on request; it cannot be edited",
         ));
     }
-    let (country, currency) = tenant_locale_facts(conn, tenant)?;
+    let (country, currency) = tenant_locale_facts(auth);
     let patch = input.parse(country.as_deref()).map_err(Error::Validation)?;
     if patch.touches_sensitive() && !super::can_see_sensitive(auth, &row) {
         return Err(Error::Forbidden(
@@ -584,7 +581,7 @@ pub fn delete(
 pub fn erase(conn: &mut AnyConnection, auth: &Auth, id: ClientId, now: DateTime<Utc>) -> Result<Client> {
     let tenant = &auth.tenant;
     let row = visible_client(conn, auth, id)?;
-    let (_, currency) = tenant_locale_facts(conn, tenant)?;
+    let (_, currency) = tenant_locale_facts(auth);
     if row.erased_at.is_none() {
         diesel::update(clients::table)
             .filter(clients::tenant_id.eq(tenant.key()))
@@ -633,6 +630,41 @@ pub fn erase(conn: &mut AnyConnection, auth: &Auth, id: ClientId, now: DateTime<
         )?;
     }
     visible_client(conn, auth, id)?.view(&currency, None)
+}
+
+/// Add one new completed visit to a client's aggregates. The first statement takes the client
+/// row's lock, so concurrent visits of one client queue and none is lost.
+pub fn add_visit_to_aggregates(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    client: ClientId,
+    completed_at: DateTime<Utc>,
+    total: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (first, last): (Option<NaiveDateTime>, Option<NaiveDateTime>) = diesel::update(clients::table)
+        .filter(clients::tenant_id.eq(tenant.key()))
+        .filter(clients::id.eq(client.to_string()))
+        .set((
+            clients::visit_count.eq(clients::visit_count + 1),
+            clients::total_spent_cents.eq(clients::total_spent_cents + total),
+            clients::version.eq(clients::version + 1),
+            clients::updated_at.eq(to_db_time(now)),
+        ))
+        .returning((clients::first_visit_at, clients::last_visit_at))
+        .get_result(conn)
+        .optional()?
+        .ok_or(Error::NotFound)?;
+    let at = to_db_time(completed_at);
+    let (new_first, new_last) = (first.map_or(at, |f| f.min(at)), last.map_or(at, |l| l.max(at)));
+    if Some(new_first) != first || Some(new_last) != last {
+        diesel::update(clients::table)
+            .filter(clients::tenant_id.eq(tenant.key()))
+            .filter(clients::id.eq(client.to_string()))
+            .set((clients::first_visit_at.eq(new_first), clients::last_visit_at.eq(new_last)))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Recompute a client's visit aggregates from their completed visits. The first statement

@@ -11,9 +11,12 @@ pub use migrate::run_migrations;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-/// Times are stored as UTC in a plain TIMESTAMP column on both backends.
+/// Times are stored as UTC in a plain TIMESTAMP column on both backends, to the microsecond
+/// (PostgreSQL's precision; SQLite would keep nanoseconds, and the two must agree).
 pub fn to_db_time(time: DateTime<Utc>) -> NaiveDateTime {
-    time.naive_utc()
+    use chrono::Timelike;
+    let naive = time.naive_utc();
+    naive.with_nanosecond(naive.nanosecond() / 1000 * 1000).unwrap_or(naive)
 }
 
 pub fn from_db_time(time: NaiveDateTime) -> DateTime<Utc> {

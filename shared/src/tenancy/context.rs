@@ -55,6 +55,34 @@ pub struct Auth {
     pub tenant: Tenant,
     pub actor: Actor,
     pub session_id: SessionId,
+    /// Read with the session, so handlers need no query for them.
+    pub facts: TenantFacts,
+}
+
+/// The tenant's country (how national phone numbers are read) and currency (of every amount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantFacts {
+    country: Option<[u8; 2]>,
+    currency: [u8; 3],
+}
+
+impl TenantFacts {
+    pub fn from_db(country: Option<&str>, currency: &str) -> Self {
+        let country = country.and_then(|c| <[u8; 2]>::try_from(c.as_bytes()).ok()).filter(|c| c.is_ascii());
+        let currency = <[u8; 3]>::try_from(currency.as_bytes())
+            .ok()
+            .filter(|c| c.is_ascii())
+            .unwrap_or(*b"CNY");
+        TenantFacts { country, currency }
+    }
+
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_ref().and_then(|c| std::str::from_utf8(c).ok())
+    }
+
+    pub fn currency(&self) -> &str {
+        std::str::from_utf8(&self.currency).unwrap_or("CNY")
+    }
 }
 
 impl Auth {

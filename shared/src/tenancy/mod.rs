@@ -10,7 +10,7 @@ mod sessions;
 mod signup;
 mod token;
 
-pub use context::{Actor, Auth, Tenant};
+pub use context::{Actor, Auth, Tenant, TenantFacts};
 pub use permissions::{role_allows, Action};
 pub(crate) use sessions::revoke_all as revoke_sessions;
 pub use sessions::{authenticate, login, logout, LoginAttempt};

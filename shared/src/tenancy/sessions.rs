@@ -1,6 +1,6 @@
-use super::context::{Actor, Auth, Tenant};
+use super::context::{Actor, Auth, Tenant, TenantFacts};
 use super::token::BearerToken;
-use crate::db::schema::{sessions, staff};
+use crate::db::schema::{sessions, staff, tenants};
 use crate::db::{to_db_time, AnyConnection, Db};
 use crate::domain::{EmailAddress, Password, PasswordHash, Role, SessionId, StaffId, StoreId, TenantId};
 use crate::error::{Error, Result};
@@ -36,18 +36,21 @@ pub async fn login(db: &Db, attempt: LoginAttempt, now: DateTime<Utc>, ttl: Dura
     .map_err(|e| Error::Internal(format!("password check failed: {e}")))?
     .ok_or(Error::Unauthenticated)?;
 
-    db.write(move |conn| open_session(conn, account.tenant, account.actor, now, ttl))
+    db.write(move |conn| open_session(conn, account.tenant, account.actor, account.facts, now, ttl))
         .await
 }
 
 struct LoginAccount {
     tenant: Tenant,
     actor: Actor,
+    facts: TenantFacts,
     hash: PasswordHash,
 }
 
 fn find_login(conn: &mut AnyConnection, email: &EmailAddress) -> Result<Option<LoginAccount>> {
-    let row: Option<(String, String, String, Option<String>, String)> = staff::table
+    type Row = (String, String, String, Option<String>, String, Option<String>, String);
+    let row: Option<Row> = staff::table
+        .inner_join(tenants::table.on(tenants::id.eq(staff::tenant_id)))
         .filter(staff::email.eq(email.as_str()))
         .filter(staff::active.eq(true))
         .filter(staff::deleted_at.is_null())
@@ -57,13 +60,16 @@ fn find_login(conn: &mut AnyConnection, email: &EmailAddress) -> Result<Option<L
             staff::role,
             staff::store_id,
             staff::password_hash,
+            tenants::country,
+            tenants::currency,
         ))
         .first(conn)
         .optional()?;
-    row.map(|(tenant_id, staff_id, role, store_id, hash)| {
+    row.map(|(tenant_id, staff_id, role, store_id, hash, country, currency)| {
         Ok(LoginAccount {
             tenant: Tenant::from_credential(TenantId::from_db(&tenant_id)?),
             actor: actor_from_row(&staff_id, &role, store_id.as_deref())?,
+            facts: TenantFacts::from_db(country.as_deref(), &currency),
             hash: PasswordHash::from_db(hash),
         })
     })
@@ -75,6 +81,7 @@ pub(crate) fn open_session(
     conn: &mut AnyConnection,
     tenant: Tenant,
     actor: Actor,
+    facts: TenantFacts,
     now: DateTime<Utc>,
     ttl: Duration,
 ) -> Result<(BearerToken, Auth)> {
@@ -96,6 +103,7 @@ pub(crate) fn open_session(
             tenant,
             actor,
             session_id,
+            facts,
         },
     ))
 }
@@ -103,12 +111,14 @@ pub(crate) fn open_session(
 /// The session behind a bearer token, if it is live: not expired, not revoked, and its staff
 /// member still active. Checked on every request, so deactivation takes effect at once.
 pub fn authenticate(conn: &mut AnyConnection, token: &BearerToken, now: DateTime<Utc>) -> Result<Auth> {
-    let row: Option<(String, String, String, String, Option<String>)> = sessions::table
+    type Row = (String, String, String, String, Option<String>, Option<String>, String);
+    let row: Option<Row> = sessions::table
         .inner_join(
             staff::table.on(staff::tenant_id
                 .eq(sessions::tenant_id)
                 .and(staff::id.eq(sessions::staff_id))),
         )
+        .inner_join(tenants::table.on(tenants::id.eq(sessions::tenant_id)))
         .filter(sessions::token_hash.eq(token.hash().as_str()))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(to_db_time(now)))
@@ -120,14 +130,17 @@ pub fn authenticate(conn: &mut AnyConnection, token: &BearerToken, now: DateTime
             staff::id,
             staff::role,
             staff::store_id,
+            tenants::country,
+            tenants::currency,
         ))
         .first(conn)
         .optional()?;
-    let (tenant_id, session_id, staff_id, role, store_id) = row.ok_or(Error::Unauthenticated)?;
+    let (tenant_id, session_id, staff_id, role, store_id, country, currency) = row.ok_or(Error::Unauthenticated)?;
     Ok(Auth {
         tenant: Tenant::from_credential(TenantId::from_db(&tenant_id)?),
         actor: actor_from_row(&staff_id, &role, store_id.as_deref())?,
         session_id: SessionId::from_db(&session_id)?,
+        facts: TenantFacts::from_db(country.as_deref(), &currency),
     })
 }
 

@@ -1,4 +1,4 @@
-use super::context::{Actor, Auth, Tenant};
+use super::context::{Actor, Auth, Tenant, TenantFacts};
 use super::sessions::open_session;
 use super::token::BearerToken;
 use crate::db::schema::tenants;
@@ -85,6 +85,7 @@ pub async fn signup(db: &Db, new: NewSignup, now: DateTime<Utc>, ttl: Duration) 
     let tenant_id = TenantId::new();
     let owner_id = StaffId::new();
     let tenant = Tenant::from_credential(tenant_id);
+    let country = new.country.clone();
     let (token, auth) = db
         .write(move |conn| {
             diesel::insert_into(tenants::table)
@@ -93,7 +94,7 @@ pub async fn signup(db: &Db, new: NewSignup, now: DateTime<Utc>, ttl: Duration) 
                     tenants::name.eq(new.tenant_name.into_inner()),
                     tenants::timezone.eq(new.timezone.name()),
                     tenants::locale.eq(new.locale.as_str()),
-                    tenants::country.eq(new.country),
+                    tenants::country.eq(country.clone()),
                     tenants::created_at.eq(to_db_time(now)),
                     tenants::updated_at.eq(to_db_time(now)),
                 ))
@@ -117,7 +118,8 @@ pub async fn signup(db: &Db, new: NewSignup, now: DateTime<Utc>, ttl: Duration) 
                 role: Role::Owner,
                 store_id: None,
             };
-            open_session(conn, tenant, owner, now, ttl)
+            let facts = TenantFacts::from_db(country.as_deref(), "CNY");
+            open_session(conn, tenant, owner, facts, now, ttl)
         })
         .await?;
     Ok(SignupOutcome {

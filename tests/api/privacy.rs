@@ -307,7 +307,40 @@ async fn bulk_export_needs_an_owners_approval(backend: Backend) {
     );
 }
 
+async fn keys_rotate_without_losing_sensitive_fields(backend: Backend) {
+    let mut s = salon(backend).await;
+    let old = s.app.data_keys.clone();
+    let new = e2e::test_data_keys();
+    // A new key first, the old one kept: old values stay readable, new writes use the new key.
+    s.app.restart(&format!("{new},{old}"), &[]).await;
+    let path = format!("/api/v1/clients/{}", s.client);
+    let session = s.app.login(&s.owner.email, &s.owner.password).await;
+    let token = session.json["token"].as_str().unwrap().to_owned();
+    assert_eq!(s.app.get(&path, &token).await.json["sensitive"]["allergies"], "青霉素");
+
+    let rotated = s.app.web_command(&["rotate-keys"], &format!("{new},{old}")).await;
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    assert!(
+        String::from_utf8_lossy(&rotated.stdout).starts_with("1 values re-encrypted"),
+        "{}",
+        String::from_utf8_lossy(&rotated.stdout)
+    );
+    let again = s.app.web_command(&["rotate-keys"], &format!("{new},{old}")).await;
+    assert!(
+        String::from_utf8_lossy(&again.stdout).starts_with("0 values"),
+        "a second run has nothing to do"
+    );
+
+    // The old key can go.
+    s.app.restart(&new, &[]).await;
+    let fetched = s.app.get(&path, &token).await;
+    assert_eq!(fetched.status, 200, "{}", fetched.text);
+    assert_eq!(fetched.json["sensitive"]["medical_notes"], "高血压");
+    s.owner.token = token;
+}
+
 both_backends!(
+    keys_rotate_without_losing_sensitive_fields,
     sensitive_fields_by_role_and_every_read_audited,
     sensitive_fields_are_not_stored_in_clear,
     export_holds_the_clients_data_and_erase_removes_it,

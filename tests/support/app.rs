@@ -82,7 +82,67 @@ impl Response {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// Start the web binary on `database_url`; its process and base URL once it listens.
+async fn start_web(database_url: &str, data_keys: &str, env: &[(&str, &str)]) -> (Child, String) {
+    let mut command = Command::new(binaries::path("web"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("BIND", "127.0.0.1:0")
+        .env("EMBEDDED_WORKER", "false")
+        .env("DB_POOL_SIZE", "4")
+        .env("DATA_KEYS", data_keys)
+        .env(
+            "RUST_LOG",
+            std::env::var("TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("start the web binary");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read the web binary's output") {
+            if let Some(base) = line.strip_prefix("salon-crm listening on ") {
+                return base.trim().to_owned();
+            }
+        }
+        panic!("the web binary exited before listening");
+    })
+    .await
+    .expect("the web binary did not start listening within 60 s");
+    // Keep draining stdout so the app never blocks or fails writing to it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    (child, base)
+}
+
 impl TestApp {
+    /// Stop this app's process and start a new one on the same database, with `data_keys`
+    /// and extra environment (a restart after a configuration change).
+    pub async fn restart(&mut self, data_keys: &str, env: &[(&str, &str)]) {
+        let _ = self.child.kill().await;
+        let (child, base) = start_web(&self.database_url, data_keys, env).await;
+        self.child = child;
+        self.base = base;
+        self.data_keys = data_keys.to_owned();
+    }
+
+    /// Run the web binary's command line (e.g. `migrate`, `rotate-keys`) on this database.
+    pub async fn web_command(&self, args: &[&str], data_keys: &str) -> std::process::Output {
+        Command::new(binaries::path("web"))
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("DATA_KEYS", data_keys)
+            .env("RUST_LOG", "warn")
+            .output()
+            .await
+            .expect("run the web binary")
+    }
+
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, &[]).await
     }
@@ -100,39 +160,7 @@ impl TestApp {
             }
         };
         let data_keys = test_data_keys();
-        let mut command = Command::new(binaries::path("web"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &database_url)
-            .env("BIND", "127.0.0.1:0")
-            .env("EMBEDDED_WORKER", "false")
-            .env("DB_POOL_SIZE", "4")
-            .env("DATA_KEYS", &data_keys)
-            .env(
-                "RUST_LOG",
-                std::env::var("TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("start the web binary");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let base = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.expect("read the web binary's output") {
-                if let Some(base) = line.strip_prefix("salon-crm listening on ") {
-                    return base.trim().to_owned();
-                }
-            }
-            panic!("the web binary exited before listening");
-        })
-        .await
-        .expect("the web binary did not start listening within 60 s");
-        // Keep draining stdout so the app never blocks or fails writing to it.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-
+        let (child, base) = start_web(&database_url, &data_keys, env).await;
         TestApp {
             base,
             backend,
@@ -285,12 +313,16 @@ impl TestApp {
 }
 
 /// A fresh data key per app, as an operator would configure one.
-fn test_data_keys() -> String {
+pub fn test_data_keys() -> String {
     use base64::Engine;
     let mut key = Vec::with_capacity(32);
     key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
     key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-    format!("test1:{}", base64::engine::general_purpose::STANDARD.encode(key))
+    format!(
+        "k{}:{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8],
+        base64::engine::general_purpose::STANDARD.encode(key)
+    )
 }
 
 impl Drop for TestApp {

@@ -9,7 +9,7 @@ mod app;
 mod binaries;
 mod postgres;
 
-pub use app::{Response, Session, TestApp};
+pub use app::{test_data_keys, Response, Session, TestApp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -275,13 +275,26 @@ pub async fn seed_load(
                 phone: None,
                 quiet_hours: None,
             };
-            stores.push(db.write(move |conn| shared::stores::create(conn, &owner.tenant, new, now)).await?.id);
+            stores.push(
+                db.write(move |conn| shared::stores::create(conn, &owner.tenant, new, now))
+                    .await?
+                    .id,
+            );
         }
         let keys = keys.clone();
         let seeded_stores = stores.clone();
         let samples = db
             .write(move |conn| {
-                shared::loadgen::seed_tenant(conn, &owner.tenant, t, &seeded_stores, per_tenant, visits_per_client, &keys, now)
+                shared::loadgen::seed_tenant(
+                    conn,
+                    &owner.tenant,
+                    t,
+                    &seeded_stores,
+                    per_tenant,
+                    visits_per_client,
+                    &keys,
+                    now,
+                )
             })
             .await?;
         for client in samples.iter().step_by((samples.len() / 50).max(1)) {

@@ -33,6 +33,9 @@ enum Command {
         #[arg(long, default_value = "data/demo.db")]
         db: std::path::PathBuf,
     },
+    /// Re-encrypt clients' sensitive fields under the first key of DATA_KEYS (after a new key
+    /// was put first); then the old keys can be removed.
+    RotateKeys,
     /// Generate load-test data into DATABASE_URL: tenants with two stores each, clients and
     /// visits, written through the import path. Writes the load script's fixtures (tokens,
     /// queries, client ids) to --fixtures.
@@ -63,6 +66,15 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config, None).await,
+        Command::RotateKeys => {
+            let url = config.database_url.clone();
+            let pool = config.db_pool_size;
+            let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool)).await??;
+            let keys = Arc::new(config.keyring()?);
+            let rotated = shared::clients::rotate_keys(&db, keys.clone()).await?;
+            println!("{rotated} values re-encrypted under key {}", keys.current_key_id());
+            Ok(())
+        }
         Command::SeedLoad {
             tenants,
             clients,

@@ -9,6 +9,7 @@ mod access;
 mod input;
 mod model;
 mod read;
+mod rotation;
 mod write;
 
 pub(crate) use access::may_handle_sensitive;
@@ -16,5 +17,6 @@ pub use access::{can_see_sensitive, visible_client};
 pub use input::{ClientFields, ClientInput, ClientPatch, ClientPatchInput, SensitiveInput};
 pub use model::{Client, ClientRow, SensitiveFields};
 pub use read::{export, get, list, lookup, timeline, ClientExport, ClientSort, ListFilter, TimelineEntry};
+pub use rotation::rotate_keys;
 pub use write::{add_visit_to_aggregates, create, delete, erase, insert_parsed, refresh_aggregates, update, Crypto};
 pub(crate) use write::{insert_many, link_store, new_client_rows, tenant_locale_facts};

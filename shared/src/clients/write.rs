@@ -18,7 +18,10 @@ pub type Crypto = std::sync::Arc<Keyring>;
 
 /// The tenant's country (to read national phone numbers) and currency.
 pub(crate) fn tenant_locale_facts(auth: &Auth) -> (Option<String>, String) {
-    (auth.facts.country().map(str::to_owned), auth.facts.currency().to_owned())
+    (
+        auth.facts.country().map(str::to_owned),
+        auth.facts.currency().to_owned(),
+    )
 }
 
 pub fn create(
@@ -661,7 +664,10 @@ pub fn add_visit_to_aggregates(
         diesel::update(clients::table)
             .filter(clients::tenant_id.eq(tenant.key()))
             .filter(clients::id.eq(client.to_string()))
-            .set((clients::first_visit_at.eq(new_first), clients::last_visit_at.eq(new_last)))
+            .set((
+                clients::first_visit_at.eq(new_first),
+                clients::last_visit_at.eq(new_last),
+            ))
             .execute(conn)?;
     }
     Ok(())

@@ -6,7 +6,7 @@ mod conn;
 mod migrate;
 pub mod schema;
 
-pub use conn::{AnyConnection, DatabaseUrl, Db, PoolState};
+pub use conn::{write_transaction, AnyConnection, DatabaseUrl, Db, PoolState};
 pub use migrate::run_migrations;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

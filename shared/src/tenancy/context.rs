@@ -68,7 +68,9 @@ pub struct TenantFacts {
 
 impl TenantFacts {
     pub fn from_db(country: Option<&str>, currency: &str) -> Self {
-        let country = country.and_then(|c| <[u8; 2]>::try_from(c.as_bytes()).ok()).filter(|c| c.is_ascii());
+        let country = country
+            .and_then(|c| <[u8; 2]>::try_from(c.as_bytes()).ok())
+            .filter(|c| c.is_ascii());
         let currency = <[u8; 3]>::try_from(currency.as_bytes())
             .ok()
             .filter(|c| c.is_ascii())

@@ -34,6 +34,10 @@ pub enum Error {
     Database(#[from] diesel::result::Error),
     #[error("internal error: {0}")]
     Internal(String),
+    /// An all-or-nothing import with rejected rows: the transaction rolls back and the caller
+    /// gets the report.
+    #[error("{} rows rejected", .0.rejected.len())]
+    Rejected(Box<crate::imports::ImportReport>),
 }
 
 impl Error {

@@ -137,7 +137,10 @@ pub fn import_clients(
 
     let total = file.rows.len();
     let mut rejected = Vec::new();
-    let mut accepted: Vec<(u64, crate::clients::ClientFields)> = Vec::with_capacity(total);
+    // Checked rows wait here until a batch is full; each batch is written in the request's
+    // transaction, so memory stays bounded and a later bad row still rolls everything back.
+    let mut accepted: Vec<(u64, crate::clients::ClientFields)> = Vec::with_capacity(BATCH);
+    let mut written = 0;
     let mut phones_in_file: HashMap<String, u64> = HashMap::new();
     for row in file.rows {
         let row = match row {
@@ -257,10 +260,47 @@ pub fn import_clients(
             }
         }
         accepted.push((line, fields));
+        if accepted.len() >= BATCH {
+            written += write_client_batch(conn, auth, &mut accepted, &mut rejected, partial, keys, now)?;
+        }
     }
+    written += write_client_batch(conn, auth, &mut accepted, &mut rejected, partial, keys, now)?;
 
-    // Numbers already in the archive.
-    let phones: Vec<String> = phones_in_file.keys().cloned().collect();
+    if !rejected.is_empty() && !partial {
+        // Rolls back the batches already written.
+        return Err(Error::Rejected(Box::new(ImportReport::new(total, 0, rejected, false))));
+    }
+    audit::record(
+        conn,
+        tenant,
+        Some(auth.actor.staff_id),
+        AuditAction::ImportClients,
+        ("import", None),
+        serde_json::json!({ "rows": total, "imported": written, "rejected": rejected.len() }),
+        now,
+    )?;
+    Ok(ImportReport::new(total, written, rejected, written > 0))
+}
+
+/// Rows per batch: a few multi-row statements each, and a bounded amount of memory.
+const BATCH: usize = 2000;
+
+/// Check a batch's phones against the archive, then write it, unless an earlier row was
+/// rejected and the import is all-or-nothing (then only checking goes on, for the report).
+fn write_client_batch(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    accepted: &mut Vec<(u64, crate::clients::ClientFields)>,
+    rejected: &mut Vec<RejectedRow>,
+    partial: bool,
+    keys: &Keyring,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let tenant = &auth.tenant;
+    let phones: Vec<String> = accepted
+        .iter()
+        .filter_map(|(_, fields)| fields.phone.as_ref().map(|p| p.as_str().to_owned()))
+        .collect();
     let mut taken: HashMap<String, String> = HashMap::new();
     for chunk in phones.chunks(500) {
         let found: Vec<(Option<String>, String)> = clients::table
@@ -287,12 +327,12 @@ pub fn import_clients(
             None => true,
         },
     );
-
+    let batch = std::mem::take(accepted);
     if !rejected.is_empty() && !partial {
-        return Ok(ImportReport::new(total, 0, rejected, false));
+        return Ok(0);
     }
-    let count = accepted.len();
-    let rows = accepted
+    let count = batch.len();
+    let rows = batch
         .into_iter()
         .map(|(_, fields)| {
             let source = fields
@@ -303,16 +343,7 @@ pub fn import_clients(
         })
         .collect();
     insert_many(conn, rows)?;
-    audit::record(
-        conn,
-        tenant,
-        Some(auth.actor.staff_id),
-        AuditAction::ImportClients,
-        ("import", None),
-        serde_json::json!({ "rows": total, "imported": count, "rejected": rejected.len() }),
-        now,
-    )?;
-    Ok(ImportReport::new(total, count, rejected, count > 0))
+    Ok(count)
 }
 
 /// A spreadsheet time: RFC 3339, or a local "YYYY-MM-DD HH:MM[:SS]" / "YYYY/MM/DD HH:MM" /

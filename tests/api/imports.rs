@@ -76,6 +76,44 @@ async fn a_file_with_a_bad_row_writes_nothing(backend: Backend) {
     assert_eq!(found.json["items"][0]["birthday"], "03-08");
 }
 
+async fn a_bad_row_after_thousands_of_good_ones_still_writes_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    // More rows than one write batch (2,000), the bad one last.
+    let mut csv = String::from("name,phone\n");
+    for n in 0..4500 {
+        csv.push_str(&format!("客户{n},1370{n:07}\n"));
+    }
+    csv.push_str("坏行,12\n");
+    let refused = post_csv(
+        &app,
+        &owner,
+        "/api/v1/imports/clients",
+        "text/csv",
+        csv.clone().into_bytes(),
+    )
+    .await;
+    let report = &refused.problem(422)["report"];
+    assert_eq!(report["rows"], 4501);
+    assert_eq!(report["rejected"][0]["line"], 4502);
+    assert_eq!(
+        client_count(&app, &owner).await,
+        0,
+        "the batches written before the bad row were rolled back"
+    );
+    let partial = post_csv(
+        &app,
+        &owner,
+        "/api/v1/imports/clients?partial=true",
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await;
+    assert_eq!(partial.json["accepted"], 4500, "{}", partial.text);
+    let found = app.get("/api/v1/clients?q=13700004499", &owner.token).await;
+    assert_eq!(found.json["items"][0]["name"], "客户4499");
+}
+
 async fn header_problems_are_reported(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let owner = app.signup("Chain").await;
@@ -194,6 +232,7 @@ async fn visits_import_by_phone_and_update_aggregates(backend: Backend) {
 
 both_backends!(
     a_file_with_a_bad_row_writes_nothing,
+    a_bad_row_after_thousands_of_good_ones_still_writes_nothing,
     header_problems_are_reported,
     gb18030_files_from_excel_import,
     visits_import_by_phone_and_update_aggregates,

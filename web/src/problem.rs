@@ -48,7 +48,10 @@ pub enum ApiError {
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        ApiError::Model(error)
+        match error {
+            Error::Rejected(report) => ApiError::ImportRejected(report),
+            other => ApiError::Model(other),
+        }
     }
 }
 
@@ -129,7 +132,7 @@ impl ApiError {
                     None,
                 ),
                 error if error.is_unavailable() => unavailable(),
-                Error::Unavailable(_) | Error::Database(_) | Error::Internal(_) => (
+                Error::Rejected(_) | Error::Unavailable(_) | Error::Database(_) | Error::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal_error",
                     "Internal error",

@@ -136,6 +136,19 @@ pub fn import_clients(
         .collect();
 
     let total = file.rows.len();
+    // The archive's holders of the file's phone numbers, asked once, before anything is
+    // written (asking per batch would scan the rows this import just wrote, on and on).
+    let file_phones: Vec<String> = file
+        .rows
+        .iter()
+        .filter_map(|row| row.as_ref().ok())
+        .filter_map(|row| cell(row, "phone"))
+        .filter_map(|raw| Phone::parse(raw, country.as_deref()).ok())
+        .map(Phone::into_inner)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let taken = phone_holders(conn, tenant, &file_phones)?;
     let mut rejected = Vec::new();
     // Checked rows wait here until a batch is full; each batch is written in the request's
     // transaction, so memory stays bounded and a later bad row still rolls everything back.
@@ -261,10 +274,10 @@ pub fn import_clients(
         }
         accepted.push((line, fields));
         if accepted.len() >= BATCH {
-            written += write_client_batch(conn, auth, &mut accepted, &mut rejected, partial, keys, now)?;
+            written += write_client_batch(conn, auth, &taken, &mut accepted, &mut rejected, partial, keys, now)?;
         }
     }
-    written += write_client_batch(conn, auth, &mut accepted, &mut rejected, partial, keys, now)?;
+    written += write_client_batch(conn, auth, &taken, &mut accepted, &mut rejected, partial, keys, now)?;
 
     if !rejected.is_empty() && !partial {
         // Rolls back the batches already written.
@@ -287,9 +300,11 @@ const BATCH: usize = 2000;
 
 /// Check a batch's phones against the archive, then write it, unless an earlier row was
 /// rejected and the import is all-or-nothing (then only checking goes on, for the report).
+#[allow(clippy::too_many_arguments)]
 fn write_client_batch(
     conn: &mut AnyConnection,
     auth: &Auth,
+    taken: &HashMap<String, String>,
     accepted: &mut Vec<(u64, crate::clients::ClientFields)>,
     rejected: &mut Vec<RejectedRow>,
     partial: bool,
@@ -297,20 +312,6 @@ fn write_client_batch(
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let tenant = &auth.tenant;
-    let phones: Vec<String> = accepted
-        .iter()
-        .filter_map(|(_, fields)| fields.phone.as_ref().map(|p| p.as_str().to_owned()))
-        .collect();
-    let mut taken: HashMap<String, String> = HashMap::new();
-    for chunk in phones.chunks(500) {
-        let found: Vec<(Option<String>, String)> = clients::table
-            .filter(clients::tenant_id.eq(tenant.key()))
-            .filter(clients::deleted_at.is_null())
-            .filter(clients::phone.eq_any(chunk))
-            .select((clients::phone, clients::id))
-            .load(conn)?;
-        taken.extend(found.into_iter().filter_map(|(phone, id)| phone.map(|p| (p, id))));
-    }
     accepted.retain(
         |(line, fields)| match fields.phone.as_ref().and_then(|p| taken.get(p.as_str())) {
             Some(existing) => {
@@ -342,8 +343,38 @@ fn write_client_batch(
             new_client_rows(tenant, ClientId::new(), fields, &source, keys, now)
         })
         .collect();
-    insert_many(conn, rows)?;
+    insert_many(conn, rows).map_err(|e| match e {
+        Error::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Error::conflict(
+            "duplicate_phone",
+            "a client with one of these phone numbers was added meanwhile; send the file again",
+        ),
+        other => other,
+    })?;
     Ok(count)
+}
+
+/// The current clients holding these phone numbers (E.164), by number.
+fn phone_holders(
+    conn: &mut AnyConnection,
+    tenant: &crate::tenancy::Tenant,
+    phones: &[String],
+) -> Result<HashMap<String, String>> {
+    let mut holders = HashMap::new();
+    for chunk in phones.chunks(500) {
+        let found: Vec<(Option<String>, String)> = clients::table
+            .filter(clients::tenant_id.eq(tenant.key()))
+            .filter(clients::deleted_at.is_null())
+            // Spelled out so that PostgreSQL matches the partial unique index on phone.
+            .filter(clients::phone.is_not_null())
+            .filter(clients::phone.eq_any(chunk))
+            .select((clients::phone, clients::id))
+            .load(conn)?;
+        holders.extend(found.into_iter().filter_map(|(phone, id)| phone.map(|p| (p, id))));
+    }
+    Ok(holders)
 }
 
 /// A spreadsheet time: RFC 3339, or a local "YYYY-MM-DD HH:MM[:SS]" / "YYYY/MM/DD HH:MM" /
@@ -609,6 +640,8 @@ pub fn import_visits(
         let found: Vec<(Option<String>, String, Option<NaiveDateTime>)> = clients::table
             .filter(clients::tenant_id.eq(tenant.key()))
             .filter(clients::deleted_at.is_null())
+            // Spelled out so that PostgreSQL matches the partial unique index on phone.
+            .filter(clients::phone.is_not_null())
             .filter(clients::phone.eq_any(chunk))
             .select((clients::phone, clients::id, clients::erased_at))
             .load(conn)?;

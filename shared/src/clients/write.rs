@@ -141,6 +141,7 @@ fn sensitive_fields(input: SensitiveInput) -> SensitiveFields {
 fn holder_of(conn: &mut AnyConnection, tenant: &Tenant, phone: &Phone) -> Result<Option<String>> {
     Ok(clients::table
         .filter(clients::tenant_id.eq(tenant.key()))
+        .filter(clients::phone.is_not_null())
         .filter(clients::phone.eq(phone.as_str()))
         .filter(clients::deleted_at.is_null())
         .select(clients::id)

@@ -19,6 +19,7 @@ pub mod imports;
 pub mod input;
 pub mod loadgen;
 pub mod pagination;
+pub mod process;
 pub mod search;
 pub mod services;
 pub mod staff;

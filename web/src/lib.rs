@@ -14,4 +14,3 @@ pub mod openapi;
 pub mod problem;
 pub mod startup;
 pub mod state;
-pub mod telemetry;

@@ -57,7 +57,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::from_env()?;
-    web::telemetry::init(config.log_format);
+    shared::process::init_logs(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             let url = config.database_url.clone();
@@ -133,7 +133,7 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
     let server = app.server();
     let handle = server.handle();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shared::process::shutdown_signal().await;
         tracing::info!("shutting down: finishing requests in flight");
         handle.stop(true).await;
     });
@@ -159,25 +159,4 @@ fn print_demo(base: &str, demo: &web::demo::DemoData) {
         demo.password
     );
     println!();
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

@@ -39,7 +39,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
-    init_logs(&config);
+    shared::process::init_logs(config.log_format);
     let url = config.database_url.clone();
     if let Command::Migrate = cli.command {
         let applied = tokio::task::spawn_blocking(move || run_migrations(&url)).await??;
@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
             let clock: SharedClock = Arc::new(SystemClock);
             let (stop, stopped) = watch::channel(false);
             tokio::spawn(async move {
-                shutdown_signal().await;
+                shared::process::shutdown_signal().await;
                 tracing::info!("shutting down: finishing the pass in progress");
                 let _ = stop.send(true);
             });
@@ -76,37 +76,4 @@ fn serde_like_report(report: &worker::TickReport) -> String {
         "{{\"messages_created\":{},\"messages_sent\":{}}}",
         report.messages_created, report.messages_sent
     )
-}
-
-fn init_logs(config: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match config.log_format {
-        shared::config::LogFormat::Json => builder.json().try_init(),
-        shared::config::LogFormat::Pretty => builder.try_init(),
-    };
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

@@ -21,6 +21,7 @@ async fn every_form_of_lookup(backend: Backend) {
         ("李四", "13712340000"),
         ("Alice Wong", "+44 7911 120123"),
         ("王小明", "18612345678"),
+        ("曾丽", "18600000001"),
     ] {
         let created = app
             .post(

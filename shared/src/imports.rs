@@ -99,6 +99,41 @@ fn reject(line: u64, field: &str, error: FieldError) -> RejectedRow {
     }
 }
 
+/// A cell parsed as `parse` does; a bad one becomes a rejection of its row.
+fn typed_cell<T>(
+    row: &CsvRow,
+    column: &str,
+    parse: impl Fn(&str) -> std::result::Result<T, FieldError>,
+    rejected: &mut Vec<RejectedRow>,
+) -> Option<T> {
+    let value = cell(row, column)?;
+    parse(value)
+        .map_err(|error| rejected.push(reject(row.line, column, error)))
+        .ok()
+}
+
+/// A spreadsheet amount: whole minor units (分), within the bounds of any amount.
+fn minor_units(raw: &str) -> std::result::Result<i64, FieldError> {
+    raw.trim()
+        .parse::<i64>()
+        .map_err(|_| {
+            FieldError::new(
+                "invalid_amount",
+                "must be a whole number of minor units (分), e.g. 29800",
+            )
+        })
+        .and_then(parse_amount)
+}
+
+fn malformed(problem: crate::import::RowProblem) -> RejectedRow {
+    RejectedRow {
+        line: problem.line,
+        field: None,
+        code: "malformed_row".into(),
+        message: problem.message,
+    }
+}
+
 fn file_error(error: crate::import::ImportError) -> Error {
     Error::invalid("file", "invalid_csv", error.to_string())
 }
@@ -159,40 +194,28 @@ pub fn import_clients(
         let row = match row {
             Ok(row) => row,
             Err(problem) => {
-                rejected.push(RejectedRow {
-                    line: problem.line,
-                    field: None,
-                    code: "malformed_row".into(),
-                    message: problem.message,
-                });
+                rejected.push(malformed(problem));
                 continue;
             }
         };
         let line = row.line;
-        let mut problems = Vec::new();
-        let mut choice = |column: &str, parse: &dyn Fn(&str) -> std::result::Result<(), FieldError>| {
-            if let Some(value) = cell(&row, column) {
-                if let Err(error) = parse(value) {
-                    problems.push(reject(line, column, error));
-                }
-            }
-        };
-        choice("gender", &|v| Gender::parse(v).map(|_| ()));
-        choice("preferred_channel", &|v| Channel::parse(v).map(|_| ()));
-        choice("marketing_consent", &|v| parse_flag(v).map(|_| ()));
-        if !problems.is_empty() {
-            rejected.extend(problems);
+        // Cells that are typed values in JSON are text in a spreadsheet.
+        let before = rejected.len();
+        let gender = typed_cell(&row, "gender", Gender::parse, &mut rejected);
+        let preferred_channel = typed_cell(&row, "preferred_channel", Channel::parse, &mut rejected);
+        let marketing_consent = typed_cell(&row, "marketing_consent", parse_flag, &mut rejected);
+        if rejected.len() > before {
             continue;
         }
         let input = ClientInput {
             name: cell(&row, "name").unwrap_or_default().to_owned(),
             phone: cell(&row, "phone").map(str::to_owned),
             email: cell(&row, "email").map(str::to_owned),
-            gender: cell(&row, "gender").and_then(|v| Gender::parse(v).ok()),
+            gender,
             birthday: cell(&row, "birthday").map(str::to_owned),
             locale: cell(&row, "locale").map(str::to_owned),
-            preferred_channel: cell(&row, "preferred_channel").and_then(|v| Channel::parse(v).ok()),
-            marketing_consent: cell(&row, "marketing_consent").and_then(|v| parse_flag(v).ok()),
+            preferred_channel,
+            marketing_consent,
             consent_source: Some(cell(&row, "consent_source").unwrap_or("import").to_owned()),
             home_store_id: cell(&row, "home_store_id").map(str::to_owned),
             consultant_id: cell(&row, "consultant_id").map(str::to_owned),
@@ -410,13 +433,7 @@ fn visit_time(raw: &str, zone: chrono_tz::Tz, now: DateTime<Utc>) -> std::result
             "must be a date and time such as 2026-03-01 14:30 (store time) or RFC 3339",
         )
     })?;
-    if time > now + chrono::Duration::minutes(5) {
-        return Err(FieldError::new(
-            "in_the_future",
-            "a visit cannot be completed in the future",
-        ));
-    }
-    Ok(time)
+    crate::visits::plausible_completion(time, now)
 }
 
 /// Import visits from CSV text; each row is one visit with one line, its client found by
@@ -468,12 +485,7 @@ pub fn import_visits(
         let row = match row {
             Ok(row) => row,
             Err(problem) => {
-                rejected.push(RejectedRow {
-                    line: problem.line,
-                    field: None,
-                    code: "malformed_row".into(),
-                    message: problem.message,
-                });
+                rejected.push(malformed(problem));
                 continue;
             }
         };
@@ -519,35 +531,13 @@ pub fn import_visits(
         let completed_at = visit_time(cell(&row, "completed_at").unwrap_or_default(), zone, now)
             .map_err(|e| rejected.push(reject(line, "completed_at", e)))
             .ok();
-        let amount = cell(&row, "amount_cents")
-            .unwrap_or_default()
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| {
-                FieldError::new(
-                    "invalid_amount",
-                    "must be a whole number of minor units (分), e.g. 29800",
-                )
-            })
-            .and_then(parse_amount)
+        // Required: an empty cell is an error, not an absence.
+        let amount = minor_units(cell(&row, "amount_cents").unwrap_or_default())
             .map_err(|e| rejected.push(reject(line, "amount_cents", e)))
             .ok();
-        let discount = match cell(&row, "discount_cents") {
-            None => Some(0),
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| FieldError::new("invalid_amount", "must be a whole number of minor units"))
-                .and_then(parse_amount)
-                .map_err(|e| rejected.push(reject(line, "discount_cents", e)))
-                .ok(),
-        };
-        let payment = match cell(&row, "payment_method") {
-            None => Some(PaymentMethod::Other),
-            Some(v) => PaymentMethod::parse(v)
-                .map_err(|e| rejected.push(reject(line, "payment_method", e)))
-                .ok(),
-        };
+        let discount = typed_cell(&row, "discount_cents", minor_units, &mut rejected).unwrap_or(0);
+        let payment =
+            typed_cell(&row, "payment_method", PaymentMethod::parse, &mut rejected).unwrap_or(PaymentMethod::Other);
         let staff_id = match cell(&row, "staff_id") {
             None => Some(None),
             Some(v) => match StaffId::parse(v) {
@@ -579,16 +569,8 @@ pub fn import_visits(
         if rejected.len() > before {
             continue;
         }
-        let (
-            Some(phone),
-            Some(store),
-            Some(completed_at),
-            Some(amount),
-            Some(discount),
-            Some(payment),
-            Some(staff_id),
-            Some(service),
-        ) = (phone, store, completed_at, amount, discount, payment, staff_id, service)
+        let (Some(phone), Some(store), Some(completed_at), Some(amount), Some(staff_id), Some(service)) =
+            (phone, store, completed_at, amount, staff_id, service)
         else {
             continue;
         };

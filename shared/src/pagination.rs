@@ -50,15 +50,6 @@ impl PageRequest {
     }
 }
 
-impl Default for PageRequest {
-    fn default() -> Self {
-        PageRequest {
-            limit: DEFAULT_LIMIT,
-            after: None,
-        }
-    }
-}
-
 /// A cursor for lists sorted by something other than id: the sort key and the id, opaque to
 /// clients (`base64url(key).id`).
 pub fn encode_cursor(key: &str, id: &str) -> String {
@@ -94,13 +85,6 @@ impl<T> Page<T> {
         Page {
             items: rows,
             next_cursor,
-        }
-    }
-
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
         }
     }
 }

@@ -203,14 +203,3 @@ pub fn delete(conn: &mut AnyConnection, tenant: &Tenant, id: ServiceId, now: Dat
         .execute(conn)?;
     Ok(())
 }
-
-/// Whether `id` names a service of this tenant (deleted ones included: a corrected visit may
-/// still name a service that has since left the catalog).
-pub fn exists(conn: &mut AnyConnection, tenant: &Tenant, id: ServiceId) -> Result<bool> {
-    let count: i64 = services::table
-        .filter(services::tenant_id.eq(tenant.key()))
-        .filter(services::id.eq(id.to_string()))
-        .count()
-        .get_result(conn)?;
-    Ok(count > 0)
-}

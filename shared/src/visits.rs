@@ -104,6 +104,15 @@ fn parse_time(raw: &str, now: DateTime<Utc>) -> std::result::Result<DateTime<Utc
             )
         })?
         .with_timezone(&Utc);
+    plausible_completion(time, now)
+}
+
+/// A visit's completion time, however it was written: not in the future (five minutes of
+/// clock skew allowed), not before 2000.
+pub(crate) fn plausible_completion(
+    time: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> std::result::Result<DateTime<Utc>, FieldError> {
     if time > now + Duration::minutes(5) {
         return Err(FieldError::new(
             "in_the_future",
@@ -319,39 +328,20 @@ pub fn insert(conn: &mut AnyConnection, auth: &Auth, visit: NewVisit, now: DateT
     let currency = auth.facts.currency().to_owned();
     let id = VisitId::new();
     diesel::insert_into(visits::table)
-        .values((
-            visits::tenant_id.eq(tenant.key()),
-            visits::id.eq(id.to_string()),
-            visits::client_id.eq(visit.client_id.to_string()),
-            visits::store_id.eq(visit.store_id.to_string()),
-            visits::staff_id.eq(visit.staff_id.map(|s| s.to_string())),
-            visits::completed_at.eq(to_db_time(visit.completed_at)),
-            visits::subtotal_cents.eq(subtotal),
-            visits::discount_cents.eq(visit.discount_cents),
-            visits::total_cents.eq(total),
-            visits::currency.eq(&currency),
-            visits::payment_method.eq(visit.payment_method.as_str()),
-            visits::notes.eq(&visit.notes),
-            visits::status.eq("completed"),
-            visits::source.eq(visit.source),
-            visits::created_at.eq(to_db_time(now)),
-            visits::updated_at.eq(to_db_time(now)),
+        .values(&new_visit_row(
+            tenant,
+            &id.to_string(),
+            &visit,
+            (subtotal, total),
+            &currency,
+            now,
         ))
         .execute(conn)?;
-    let lines: Vec<NewLineRow> = visit
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(index, line)| NewLineRow {
-            tenant_id: tenant.key(),
-            visit_id: id.to_string(),
-            line_no: index as i32 + 1,
-            service_id: line.service_id.map(|s| s.to_string()),
-            description: line.description.clone(),
-            amount_cents: line.amount_cents,
-        })
-        .collect();
-    crate::db::backend::insert_batch(conn, visit_lines::table, &lines)?;
+    crate::db::backend::insert_batch(
+        conn,
+        visit_lines::table,
+        line_rows(tenant, &id.to_string(), &visit.lines),
+    )?;
     // Taking the client row's lock first: a concurrent visit of the same client waits here,
     // and then sees this one's store link.
     crate::clients::add_visit_to_aggregates(conn, tenant, visit.client_id, visit.completed_at, total, now)?;
@@ -427,7 +417,7 @@ pub(crate) fn insert_many(
         .select(crate::db::schema::tenants::currency)
         .first(conn)?;
     let mut visit_rows = Vec::with_capacity(new.len());
-    let mut line_rows = Vec::with_capacity(new.len());
+    let mut line_batch = Vec::with_capacity(new.len());
     // Per client: count, first, last, total of the new visits.
     let mut per_client: BTreeMap<String, (i64, NaiveDateTime, NaiveDateTime, i64)> = BTreeMap::new();
     let mut links: BTreeSet<(String, String)> = BTreeSet::new();
@@ -442,40 +432,14 @@ pub(crate) fn insert_many(
         entry.2 = entry.2.max(at);
         entry.3 += total;
         links.insert((visit.store_id.to_string(), client.clone()));
-        for (index, line) in visit.lines.into_iter().enumerate() {
-            line_rows.push(NewLineRow {
-                tenant_id: tenant.key(),
-                visit_id: id.clone(),
-                line_no: index as i32 + 1,
-                service_id: line.service_id.map(|s| s.to_string()),
-                description: line.description,
-                amount_cents: line.amount_cents,
-            });
-        }
-        visit_rows.push(NewVisitRow {
-            tenant_id: tenant.key(),
-            id,
-            client_id: client,
-            store_id: visit.store_id.to_string(),
-            staff_id: visit.staff_id.map(|s| s.to_string()),
-            completed_at: at,
-            subtotal_cents: subtotal,
-            discount_cents: visit.discount_cents,
-            total_cents: total,
-            currency: currency.clone(),
-            payment_method: visit.payment_method.as_str(),
-            notes: visit.notes,
-            status: "completed",
-            source: visit.source,
-            created_at: to_db_time(now),
-            updated_at: to_db_time(now),
-        });
+        line_batch.extend(line_rows(tenant, &id, &visit.lines));
+        visit_rows.push(new_visit_row(tenant, &id, &visit, (subtotal, total), &currency, now));
     }
     let written = visit_rows.len();
     for chunk in visit_rows.chunks(1500) {
         insert_batch(conn, visits::table, chunk)?;
     }
-    for chunk in line_rows.chunks(4000) {
+    for chunk in line_batch.chunks(4000) {
         insert_batch(conn, visit_lines::table, chunk)?;
     }
     // Client rows are locked (updated) before their store links are written, as in `insert`.
@@ -526,23 +490,58 @@ pub(crate) fn insert_many(
     Ok(written)
 }
 
-fn write_lines(conn: &mut AnyConnection, tenant: &Tenant, id: VisitId, lines: &[VisitLine]) -> Result<()> {
+/// The row of a new, completed visit with its computed (subtotal, total).
+fn new_visit_row(
+    tenant: &Tenant,
+    id: &str,
+    visit: &NewVisit,
+    (subtotal, total): (i64, i64),
+    currency: &str,
+    now: DateTime<Utc>,
+) -> NewVisitRow {
+    NewVisitRow {
+        tenant_id: tenant.key(),
+        id: id.to_owned(),
+        client_id: visit.client_id.to_string(),
+        store_id: visit.store_id.to_string(),
+        staff_id: visit.staff_id.map(|s| s.to_string()),
+        completed_at: to_db_time(visit.completed_at),
+        subtotal_cents: subtotal,
+        discount_cents: visit.discount_cents,
+        total_cents: total,
+        currency: currency.to_owned(),
+        payment_method: visit.payment_method.as_str(),
+        notes: visit.notes.clone(),
+        status: "completed",
+        source: visit.source,
+        created_at: to_db_time(now),
+        updated_at: to_db_time(now),
+    }
+}
+
+/// The rows of a visit's lines, numbered from 1.
+fn line_rows(tenant: &Tenant, visit_id: &str, lines: &[VisitLine]) -> Vec<NewLineRow> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| NewLineRow {
+            tenant_id: tenant.key(),
+            visit_id: visit_id.to_owned(),
+            line_no: index as i32 + 1,
+            service_id: line.service_id.map(|s| s.to_string()),
+            description: line.description.clone(),
+            amount_cents: line.amount_cents,
+        })
+        .collect()
+}
+
+/// Replace a visit's lines (a correction).
+fn replace_lines(conn: &mut AnyConnection, tenant: &Tenant, id: VisitId, lines: &[VisitLine]) -> Result<()> {
     diesel::delete(visit_lines::table)
         .filter(visit_lines::tenant_id.eq(tenant.key()))
         .filter(visit_lines::visit_id.eq(id.to_string()))
         .execute(conn)?;
-    for (index, line) in lines.iter().enumerate() {
-        diesel::insert_into(visit_lines::table)
-            .values((
-                visit_lines::tenant_id.eq(tenant.key()),
-                visit_lines::visit_id.eq(id.to_string()),
-                visit_lines::line_no.eq(index as i32 + 1),
-                visit_lines::service_id.eq(line.service_id.map(|s| s.to_string())),
-                visit_lines::description.eq(&line.description),
-                visit_lines::amount_cents.eq(line.amount_cents),
-            ))
-            .execute(conn)?;
-    }
+    crate::db::backend::insert_batch(conn, visit_lines::table, line_rows(tenant, &id.to_string(), lines))?;
     Ok(())
 }
 
@@ -762,11 +761,7 @@ pub fn update(
     now: DateTime<Utc>,
 ) -> Result<Visit> {
     let tenant = &auth.tenant;
-    let current = get(conn, auth, id)?;
-    check_store_reach(auth, current.store_id)?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(Error::PreconditionFailed);
-    }
+    let current = editable(conn, auth, id, if_match)?;
     if current.status == "voided" {
         return Err(Error::conflict("voided", "a voided visit cannot be changed"));
     }
@@ -832,9 +827,19 @@ pub fn update(
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
-    write_lines(conn, tenant, id, &lines)?;
+    replace_lines(conn, tenant, id, &lines)?;
     refresh_aggregates(conn, tenant, current.client_id, now)?;
     get(conn, auth, id)
+}
+
+/// The visit as it is, if `auth` may correct it and `if_match` (when given) names this version.
+fn editable(conn: &mut AnyConnection, auth: &Auth, id: VisitId, if_match: Option<i32>) -> Result<Visit> {
+    let current = get(conn, auth, id)?;
+    check_store_reach(auth, current.store_id)?;
+    if if_match.is_some_and(|v| v != current.version) {
+        return Err(Error::PreconditionFailed);
+    }
+    Ok(current)
 }
 
 /// Void a visit: it stays on record, marked, and leaves every total.
@@ -847,11 +852,7 @@ pub fn void(
     now: DateTime<Utc>,
 ) -> Result<Visit> {
     let tenant = &auth.tenant;
-    let current = get(conn, auth, id)?;
-    check_store_reach(auth, current.store_id)?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(Error::PreconditionFailed);
-    }
+    let current = editable(conn, auth, id, if_match)?;
     if current.status != "voided" {
         let changed = diesel::update(visits::table)
             .filter(visits::tenant_id.eq(tenant.key()))

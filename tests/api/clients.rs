@@ -279,6 +279,7 @@ async fn store_roles_see_their_stores_clients(backend: Backend) {
     let chain_wide = app
         .post("/api/v1/clients", &owner.token, &json!({ "name": "总部客户" }))
         .await;
+    assert_eq!(chain_wide.status, 201, "{}", chain_wide.text);
     let mine = app
         .post("/api/v1/clients", &desk_b.token, &json!({ "name": "徐汇的客户" }))
         .await;
@@ -322,10 +323,15 @@ async fn store_roles_see_their_stores_clients(backend: Backend) {
         app.get(&format!("/api/v1/clients/{a_id}"), &desk_b.token).await.status,
         200
     );
+    let by_name = app.get("/api/v1/clients?q=静安", &desk_b.token).await;
+    assert_eq!(
+        by_name.json["items"][0]["id"],
+        a_id.as_str(),
+        "and the lookup finds her by name"
+    );
     // HQ sees everyone.
     let all = app.get("/api/v1/clients", &owner.token).await;
     assert_eq!(all.json["items"].as_array().unwrap().len(), 3);
-    drop(chain_wide);
     // A store role cannot place a client in another store.
     let misplaced = app
         .post(

@@ -12,6 +12,7 @@ mod lookup;
 mod operations;
 mod privacy;
 mod roles;
+mod services;
 mod stores;
 mod visits;
 mod worker;

@@ -16,4 +16,43 @@ async fn worker_ticks_at_an_instant(backend: Backend) {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--now"));
 }
 
-both_backends!(worker_ticks_at_an_instant);
+async fn worker_run_stops_cleanly_on_sigterm(backend: Backend) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let app = TestApp::spawn(backend).await;
+    let mut worker = app
+        .worker_command(&["run"])
+        .env("WORKER_INTERVAL_SECS", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start worker run");
+    let mut log = BufReader::new(worker.stderr.take().unwrap()).lines();
+    // Connected (migrations done) once it says it started.
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            if line.contains("worker started") {
+                return;
+            }
+        }
+        panic!("worker run exited before starting");
+    })
+    .await
+    .expect("worker run did not start within 30 s");
+    let pid = worker.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(15), worker.wait())
+        .await
+        .expect("worker run did not stop within 15 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "worker run exited with {status}");
+    let mut rest = String::new();
+    while let Ok(Some(line)) = log.next_line().await {
+        rest.push_str(&line);
+    }
+    assert!(rest.contains("worker stopped"), "{rest}");
+}
+
+both_backends!(worker_ticks_at_an_instant, worker_run_stops_cleanly_on_sigterm);

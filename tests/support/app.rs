@@ -299,6 +299,18 @@ impl TestApp {
         }
     }
 
+    /// The real worker binary, set up for this app's database, to start and stop at will.
+    pub fn worker_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binaries::path("worker"));
+        command
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("DATA_KEYS", &self.data_keys)
+            .env("RUST_LOG", "info")
+            .kill_on_drop(true);
+        command
+    }
+
     /// Run the real worker binary against this app's database.
     pub async fn worker(&self, args: &[&str]) -> std::process::Output {
         Command::new(binaries::path("worker"))

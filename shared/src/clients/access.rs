@@ -12,6 +12,7 @@ use crate::domain::ClientId;
 use crate::error::{Error, Result};
 use crate::tenancy::{Action, Auth};
 use diesel::prelude::*;
+use std::collections::HashSet;
 
 /// The client's row if it exists in the tenant, is not deleted, and `auth` may see it;
 /// `NotFound` otherwise (another store's client looks absent, like another tenant's).
@@ -24,27 +25,46 @@ pub fn visible_client(conn: &mut AnyConnection, auth: &Auth, id: ClientId) -> Re
         .first(conn)
         .optional()?
         .ok_or(Error::NotFound)?;
-    if sees(conn, auth, &row)? {
+    if visible_ids(conn, auth, std::slice::from_ref(&row))?.contains(&row.id) {
         Ok(row)
     } else {
         Err(Error::NotFound)
     }
 }
 
-pub(crate) fn sees(conn: &mut AnyConnection, auth: &Auth, row: &ClientRow) -> Result<bool> {
-    let Some(store) = auth.actor.store_id.filter(|_| !auth.actor.is_hq()) else {
-        return Ok(true);
+/// The ids among `rows` that `auth` may see, with one query for all of them: a store role sees
+/// chain-wide clients, its store's own, and those linked to its store by a visit.
+pub(crate) fn visible_ids(conn: &mut AnyConnection, auth: &Auth, rows: &[ClientRow]) -> Result<HashSet<String>> {
+    let Some(store) = auth
+        .actor
+        .store_id
+        .filter(|_| !auth.actor.is_hq())
+        .map(|s| s.to_string())
+    else {
+        return Ok(rows.iter().map(|row| row.id.clone()).collect());
     };
-    if row.home_store_id.is_none() || row.home_store_id.as_deref() == Some(store.to_string().as_str()) {
-        return Ok(true);
+    let mut ids = HashSet::new();
+    let mut elsewhere = Vec::new();
+    for row in rows {
+        match row.home_store_id.as_deref() {
+            None => ids.insert(row.id.clone()),
+            Some(home) if home == store => ids.insert(row.id.clone()),
+            Some(_) => {
+                elsewhere.push(row.id.as_str());
+                false
+            }
+        };
     }
-    let linked: i64 = client_stores::table
-        .filter(client_stores::tenant_id.eq(auth.tenant.key()))
-        .filter(client_stores::store_id.eq(store.to_string()))
-        .filter(client_stores::client_id.eq(&row.id))
-        .count()
-        .get_result(conn)?;
-    Ok(linked > 0)
+    if !elsewhere.is_empty() {
+        let linked: Vec<String> = client_stores::table
+            .filter(client_stores::tenant_id.eq(auth.tenant.key()))
+            .filter(client_stores::store_id.eq(&store))
+            .filter(client_stores::client_id.eq_any(elsewhere))
+            .select(client_stores::client_id)
+            .load(conn)?;
+        ids.extend(linked);
+    }
+    Ok(ids)
 }
 
 /// Whether `auth` may read (and write) this client's allergies, medical notes and skin history.

@@ -159,10 +159,6 @@ impl ClientRow {
             .map_err(|e| Error::Internal(format!("sensitive fields of client {} unreadable: {e}", self.id)))
     }
 
-    pub fn has_sensitive(&self) -> bool {
-        self.sensitive_enc.is_some()
-    }
-
     /// The API view; `sensitive` is filled in by the caller when the reader may see it.
     pub fn view(&self, currency: &str, sensitive: Option<SensitiveFields>) -> Result<Client> {
         Ok(Client {

@@ -1,4 +1,4 @@
-use super::access::{can_see_sensitive, sees, visible_client};
+use super::access::{can_see_sensitive, visible_client, visible_ids};
 use super::model::{Client, ClientRow, SensitiveFields};
 use super::write::tenant_locale_facts;
 use crate::audit::{self, AuditAction};
@@ -208,10 +208,11 @@ pub fn lookup(conn: &mut AnyConnection, auth: &Auth, q: &str, limit: usize) -> R
         }
     };
     let needle: String = normalize(q);
+    let visible = visible_ids(conn, auth, &rows)?;
     let mut ranked: Vec<(u8, &ClientRow)> = Vec::new();
     for row in &rows {
         let exact = exact_phone(row);
-        if !exact && !sees(conn, auth, row)? {
+        if !exact && !visible.contains(&row.id) {
             continue;
         }
         let name = normalize(&row.name);

@@ -29,10 +29,6 @@ macro_rules! id_type {
                     .map(Self)
                     .map_err(|_| crate::Error::Internal(format!("malformed {} in the database", stringify!($name))))
             }
-
-            pub fn as_uuid(&self) -> Uuid {
-                self.0
-            }
         }
 
         impl Default for $name {

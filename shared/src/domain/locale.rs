@@ -11,8 +11,6 @@ pub enum Locale {
 }
 
 impl Locale {
-    pub const ALL: [Locale; 2] = [Locale::ZhCn, Locale::En];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Locale::ZhCn => "zh-CN",

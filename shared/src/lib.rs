@@ -18,6 +18,7 @@ pub mod import;
 pub mod imports;
 pub mod input;
 pub mod loadgen;
+pub mod outreach;
 pub mod pagination;
 pub mod process;
 pub mod search;

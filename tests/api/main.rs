@@ -16,3 +16,7 @@ mod services;
 mod stores;
 mod visits;
 mod worker;
+mod sms_providers;
+mod email_delivery;
+mod templates;
+mod outreach;

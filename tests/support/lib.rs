@@ -6,6 +6,7 @@
 //! throwaway cluster and sets it), defaulting to the local server on 5432.
 
 mod app;
+pub mod fakes;
 mod binaries;
 mod postgres;
 

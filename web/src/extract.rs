@@ -192,6 +192,11 @@ pub mod can {
         RequestBulkExport,
         ApproveBulkExport,
         ViewAudit,
+        ViewOutreach,
+        ManageOutreach,
+        ManageMessages,
+        ViewComplaints,
+        HandleComplaints,
     );
 }
 

@@ -7,6 +7,8 @@ use shared::clock::{SharedClock, SystemClock};
 use shared::config::Config;
 use shared::db::{run_migrations, DatabaseUrl, Db};
 use std::sync::Arc;
+use worker::runner::Schedule;
+use worker::Care;
 use tokio::sync::watch;
 use web::startup::Application;
 
@@ -114,8 +116,8 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
         None => None,
     };
 
-    let embedded_worker = config.embedded_worker;
-    let worker_interval = config.worker_interval;
+    let embedded_worker = config.embedded_worker.then(|| Care::from_config(&config, db.clone())).transpose()?;
+    let schedule = Schedule { sweep_every: config.worker_interval, deliver_every: config.worker_interval, metrics_bind: None };
     let app = Application::build(config, db.clone(), clock.clone())?;
     let base = format!("http://127.0.0.1:{}", app.port());
     // Tests and scripts wait for this exact line on stdout.
@@ -125,9 +127,9 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
     }
 
     let (stop_worker, stopped) = watch::channel(false);
-    let worker = embedded_worker.then(|| {
+    let worker = embedded_worker.map(|care| {
         tracing::info!("running the worker in this process (embedded database)");
-        tokio::spawn(worker::run(db.clone(), clock.clone(), worker_interval, stopped))
+        tokio::spawn(worker::runner::run(Arc::new(care), clock.clone(), schedule, stopped))
     });
 
     let server = app.server();

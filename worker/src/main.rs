@@ -8,6 +8,8 @@ use shared::clock::{Clock, FixedClock, SharedClock, SystemClock};
 use shared::config::Config;
 use shared::db::{run_migrations, Db};
 use std::sync::Arc;
+use worker::runner::Schedule;
+use worker::Care;
 use tokio::sync::watch;
 
 #[derive(Parser)]
@@ -52,28 +54,29 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the database {:?}", config.database_url))?;
     match cli.command {
         Command::Tick { now } => {
-            let clock = now.map_or_else(|| SystemClock.now(), |now| FixedClock(now).now());
-            let report = worker::tick(&db, clock).await?;
-            println!("{}", serde_like_report(&report));
+            let now = now.map_or_else(|| SystemClock.now(), |now| FixedClock(now).now());
+            let care = Care::from_config(&config, db)?;
+            let report = worker::tick(&care, now).await?;
+            println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
         Command::Run => {
             let clock: SharedClock = Arc::new(SystemClock);
+            let care = Arc::new(Care::from_config(&config, db)?);
             let (stop, stopped) = watch::channel(false);
             tokio::spawn(async move {
                 shared::process::shutdown_signal().await;
                 tracing::info!("shutting down: finishing the pass in progress");
                 let _ = stop.send(true);
             });
-            worker::run(db, clock, config.worker_interval, stopped).await
+            let schedule = Schedule {
+                sweep_every: config.worker_interval,
+                deliver_every: config.worker_interval,
+                metrics_bind: Some(config.worker_metrics_bind.clone()),
+            };
+            worker::runner::run(care, clock, schedule, stopped).await
         }
         Command::Migrate => Ok(()),
     }
 }
 
-fn serde_like_report(report: &worker::TickReport) -> String {
-    format!(
-        "{{\"messages_created\":{},\"messages_sent\":{}}}",
-        report.messages_created, report.messages_sent
-    )
-}

@@ -1,12 +1,11 @@
 //! Small closed sets of values, each spelled one way on the wire and in the database.
 
-use crate::error::FieldError;
-use serde::{Deserialize, Serialize};
+
 
 macro_rules! choice {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),*
         }
@@ -32,10 +31,10 @@ macro_rules! choice {
                 }
             }
 
-            pub fn parse(raw: &str) -> Result<Self, FieldError> {
+            pub fn parse(raw: &str) -> Result<Self, crate::error::FieldError> {
                 match raw.trim() {
                     $($text => Ok($name::$variant),)*
-                    _ => Err(FieldError::new(
+                    _ => Err(crate::error::FieldError::new(
                         "invalid_choice",
                         format!("must be one of: {}", [$($text),*].join(", ")),
                     )),
@@ -50,6 +49,8 @@ macro_rules! choice {
         }
     };
 }
+
+pub(crate) use choice;
 
 choice!(
     /// How a client prefers to be reached.

@@ -1,7 +1,7 @@
 //! Values that cannot hold invalid data. Each is parsed once, at the edge, and carried as is.
 
 mod birthday;
-mod choices;
+pub(crate) mod choices;
 mod email;
 mod ids;
 mod locale;

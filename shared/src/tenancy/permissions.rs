@@ -31,10 +31,20 @@ pub enum Action {
     RequestBulkExport,
     ApproveBulkExport,
     ViewAudit,
+    /// See templates, settings and the outbox.
+    ViewOutreach,
+    /// Edit message templates and the automations' settings.
+    ManageOutreach,
+    /// Retry or cancel an outbox message.
+    ManageMessages,
+    /// See complaints (store roles: their own store's only; see `complaints`).
+    ViewComplaints,
+    /// Open a complaint and record its steps.
+    HandleComplaints,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 23] = [
         Action::ViewStores,
         Action::ManageStores,
         Action::ViewStaff,
@@ -53,6 +63,11 @@ impl Action {
         Action::RequestBulkExport,
         Action::ApproveBulkExport,
         Action::ViewAudit,
+        Action::ViewOutreach,
+        Action::ManageOutreach,
+        Action::ManageMessages,
+        Action::ViewComplaints,
+        Action::HandleComplaints,
     ];
 }
 
@@ -61,9 +76,13 @@ pub const fn role_allows(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ViewStores | ViewStaff | ViewClients | ManageClients | ViewServices | ViewVisits | RecordVisits => true,
-        ManageStores | ManageServices | RequestBulkExport | ExportOrEraseClient => matches!(role, Owner | HqManager),
-        ManageStaff | DeleteClients | CorrectVisits | ImportData => matches!(role, Owner | HqManager | StoreManager),
+        ViewStores | ViewStaff | ViewClients | ManageClients | ViewServices | ViewVisits | RecordVisits
+        | ViewOutreach => true,
+        ManageStores | ManageServices | RequestBulkExport | ExportOrEraseClient | ManageOutreach => {
+            matches!(role, Owner | HqManager)
+        }
+        ManageStaff | DeleteClients | CorrectVisits | ImportData | ManageMessages | ViewComplaints
+        | HandleComplaints => matches!(role, Owner | HqManager | StoreManager),
         // The seed: sensitive fields only for those who treat the client, never the front desk.
         ViewSensitive => matches!(role, Owner | StoreManager | Beautician),
         ApproveBulkExport | ViewAudit => matches!(role, Owner),
@@ -80,7 +99,7 @@ mod tests {
         use Role::*;
         let only = |roles: &[Role]| Role::ALL.map(|r| roles.contains(&r));
         let everyone = [true; 5];
-        let expected: [(Action, [bool; 5]); 18] = [
+        let expected: [(Action, [bool; 5]); 23] = [
             (ViewStores, everyone),
             (ManageStores, only(&[Owner, HqManager])),
             (ViewStaff, everyone),
@@ -99,6 +118,11 @@ mod tests {
             (RequestBulkExport, only(&[Owner, HqManager])),
             (ApproveBulkExport, only(&[Owner])),
             (ViewAudit, only(&[Owner])),
+            (ViewOutreach, everyone),
+            (ManageOutreach, only(&[Owner, HqManager])),
+            (ManageMessages, only(&[Owner, HqManager, StoreManager])),
+            (ViewComplaints, only(&[Owner, HqManager, StoreManager])),
+            (HandleComplaints, only(&[Owner, HqManager, StoreManager])),
         ];
         assert_eq!(expected.map(|(a, _)| a), Action::ALL);
         for (action, allowed) in expected {

@@ -1,0 +1,1 @@
+//! Fake SMS providers (Twilio, Aliyun, Tencent) on loopback.

@@ -1,0 +1,1 @@
+//! An SMTP server on loopback that keeps what it receives.

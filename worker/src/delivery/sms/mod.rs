@@ -1,0 +1,1 @@
+//! SMS through the provider chosen for the tenant.

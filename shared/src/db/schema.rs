@@ -149,6 +149,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        survey_due_at -> Nullable<Timestamp>,
     }
 }
 
@@ -204,6 +205,117 @@ diesel::table! {
     }
 }
 
+
+
+diesel::table! {
+    tenant_settings (tenant_id) {
+        tenant_id -> Text,
+        settings -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    client_care (tenant_id, client_id) {
+        tenant_id -> Text,
+        client_id -> Text,
+        birthday_year -> Nullable<Integer>,
+        wake_up_due_at -> Nullable<Timestamp>,
+        spell_visit_at -> Nullable<Timestamp>,
+        wake_ups_in_spell -> Integer,
+        last_marketing_at -> Nullable<Timestamp>,
+        opted_out_at -> Nullable<Timestamp>,
+        opt_out_source -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    surveys (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        visit_id -> Text,
+        client_id -> Text,
+        store_id -> Text,
+        token_hash -> Text,
+        locale -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    complaints (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        client_id -> Text,
+        store_id -> Text,
+        visit_id -> Nullable<Text>,
+        survey_id -> Nullable<Text>,
+        source -> Text,
+        summary -> Text,
+        status -> Text,
+        level -> Integer,
+        opened_by -> Nullable<Text>,
+        opened_at -> Timestamp,
+        callback_due_at -> Timestamp,
+        callback_at -> Nullable<Timestamp>,
+        solution_due_at -> Timestamp,
+        solution_at -> Nullable<Timestamp>,
+        follow_up_due_at -> Nullable<Timestamp>,
+        follow_up_at -> Nullable<Timestamp>,
+        next_deadline_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    complaint_events (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        complaint_id -> Text,
+        at -> Timestamp,
+        kind -> Text,
+        level -> Integer,
+        staff_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    messages (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        kind -> Text,
+        occasion -> Text,
+        client_id -> Nullable<Text>,
+        staff_id -> Nullable<Text>,
+        store_id -> Nullable<Text>,
+        visit_id -> Nullable<Text>,
+        complaint_id -> Nullable<Text>,
+        channel -> Text,
+        recipient -> Nullable<Text>,
+        locale -> Text,
+        subject -> Nullable<Text>,
+        body -> Text,
+        params -> Text,
+        status -> Text,
+        suppression_reason -> Nullable<Text>,
+        attempts -> Integer,
+        due_at -> Timestamp,
+        next_attempt_at -> Nullable<Timestamp>,
+        provider -> Nullable<Text>,
+        provider_message_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     stores,
@@ -218,4 +330,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     export_requests,
     idempotency_keys,
+    tenant_settings,
+    client_care,
+    surveys,
+    complaints,
+    complaint_events,
+    messages,
 );

@@ -57,4 +57,7 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(TenantId, StoreId, StaffId, SessionId, ClientId, ServiceId, VisitId, ExportId, AuditId);
+id_type!(
+    TenantId, StoreId, StaffId, SessionId, ClientId, ServiceId, VisitId, ExportId, AuditId, MessageId, SurveyId,
+    ComplaintId
+);

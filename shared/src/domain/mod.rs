@@ -16,7 +16,9 @@ mod timezone;
 pub use birthday::Birthday;
 pub use choices::{Channel, Gender, PaymentMethod};
 pub use email::EmailAddress;
-pub use ids::{AuditId, ClientId, ExportId, ServiceId, SessionId, StaffId, StoreId, TenantId, VisitId};
+pub use ids::{
+    AuditId, ClientId, ComplaintId, ExportId, MessageId, ServiceId, SessionId, StaffId, StoreId, SurveyId, TenantId, VisitId,
+};
 pub use locale::Locale;
 pub use money::parse_amount;
 pub use password::{Password, PasswordHash};

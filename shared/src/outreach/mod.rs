@@ -7,6 +7,8 @@
 //!   claiming and delivery bookkeeping.
 //! - [`sweeps`]: the four automations, each a pass that turns due facts into outbox rows.
 
+pub mod rules;
+pub mod settings;
 pub mod templates;
 
 use crate::domain::Channel;

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod clients;
 pub mod clock;
+pub mod complaints;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -2,6 +2,7 @@
 //! much. Every write keeps the client's visit count, first/last visit and total spent right,
 //! in the same transaction.
 
+use crate::outreach::settings::CareSettings;
 use crate::clients::refresh_aggregates;
 use crate::db::schema::{clients, services, staff, visit_lines, visits};
 use crate::db::{from_db_time, to_db_time, AnyConnection};
@@ -327,6 +328,7 @@ pub fn insert(conn: &mut AnyConnection, auth: &Auth, visit: NewVisit, now: DateT
     let (subtotal, total) = totals(&visit.lines, visit.discount_cents)?;
     let currency = auth.facts.currency().to_owned();
     let id = VisitId::new();
+    let settings = crate::outreach::settings::load(conn, tenant)?.settings;
     diesel::insert_into(visits::table)
         .values(&new_visit_row(
             tenant,
@@ -334,6 +336,7 @@ pub fn insert(conn: &mut AnyConnection, auth: &Auth, visit: NewVisit, now: DateT
             &visit,
             (subtotal, total),
             &currency,
+            &settings,
             now,
         ))
         .execute(conn)?;
@@ -389,6 +392,7 @@ struct NewVisitRow {
     source: &'static str,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    survey_due_at: Option<NaiveDateTime>,
 }
 
 #[derive(diesel::Insertable)]
@@ -416,6 +420,7 @@ pub(crate) fn insert_many(
         .filter(crate::db::schema::tenants::id.eq(tenant.key()))
         .select(crate::db::schema::tenants::currency)
         .first(conn)?;
+    let settings = crate::outreach::settings::load(conn, tenant)?.settings;
     let mut visit_rows = Vec::with_capacity(new.len());
     let mut line_batch = Vec::with_capacity(new.len());
     // Per client: count, first, last, total of the new visits.
@@ -433,7 +438,7 @@ pub(crate) fn insert_many(
         entry.3 += total;
         links.insert((visit.store_id.to_string(), client.clone()));
         line_batch.extend(line_rows(tenant, &id, &visit.lines));
-        visit_rows.push(new_visit_row(tenant, &id, &visit, (subtotal, total), &currency, now));
+        visit_rows.push(new_visit_row(tenant, &id, &visit, (subtotal, total), &currency, &settings, now));
     }
     let written = visit_rows.len();
     for chunk in visit_rows.chunks(1500) {
@@ -465,6 +470,7 @@ pub(crate) fn insert_many(
             .execute(conn)?;
     }
     let client_ids: Vec<String> = per_client.keys().cloned().collect();
+    crate::outreach::care_state::visits_changed(conn, tenant, &client_ids, now)?;
     for chunk in client_ids.chunks(500) {
         let existing: Vec<(String, String)> = crate::db::schema::client_stores::table
             .filter(crate::db::schema::client_stores::tenant_id.eq(tenant.key()))
@@ -497,6 +503,7 @@ fn new_visit_row(
     visit: &NewVisit,
     (subtotal, total): (i64, i64),
     currency: &str,
+    survey: &CareSettings,
     now: DateTime<Utc>,
 ) -> NewVisitRow {
     NewVisitRow {
@@ -516,7 +523,16 @@ fn new_visit_row(
         source: visit.source,
         created_at: to_db_time(now),
         updated_at: to_db_time(now),
+        survey_due_at: survey_due(survey, visit.completed_at, now).map(to_db_time),
     }
+}
+
+/// When a visit's survey is due: the delay after it was completed, unless surveys are off or the
+/// visit is recorded too long after the fact (history typed in from a spreadsheet).
+fn survey_due(settings: &CareSettings, completed_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let lag = recorded_at - completed_at;
+    let enabled = settings.survey_enabled && lag <= chrono::Duration::days(i64::from(settings.survey_max_record_lag_days));
+    enabled.then(|| completed_at + chrono::Duration::hours(i64::from(settings.survey_delay_hours)))
 }
 
 /// The rows of a visit's lines, numbered from 1.
@@ -860,6 +876,7 @@ pub fn void(
             .filter(visits::version.eq(current.version))
             .set((
                 visits::status.eq("voided"),
+                visits::survey_due_at.eq(None::<NaiveDateTime>),
                 visits::voided_at.eq(Some(to_db_time(now))),
                 visits::void_reason.eq(reason),
                 visits::version.eq(current.version + 1),
@@ -869,6 +886,8 @@ pub fn void(
         if changed == 0 {
             return Err(Error::PreconditionFailed);
         }
+        // A voided visit gets no survey: one not yet sent is cancelled with it.
+        crate::outreach::outbox::cancel_for_visit(conn, tenant, &id.to_string(), now)?;
         refresh_aggregates(conn, tenant, current.client_id, now)?;
     }
     get(conn, auth, id)

@@ -68,6 +68,19 @@ async fn victim(app: &TestApp) -> (Session, Victim) {
         .await;
     assert_eq!(export.status, 201, "{}", export.text);
     let export_id = export.json["id"].as_str().unwrap().to_owned();
+    // Message templates (tests/api/templates.rs): one of A's own, its text marked.
+    let template = app
+        .post(
+            "/api/v1/templates",
+            &owner.token,
+            &json!({
+                "kind": "birthday", "channel": "sms", "locale": "zh-CN",
+                "body": format!("{{{{ client_name }}}} A template {marker}"),
+            }),
+        )
+        .await;
+    assert_eq!(template.status, 201, "{}", template.text);
+    let template_id = template.json["id"].as_str().unwrap().to_owned();
     let ids = BTreeMap::from([
         ("exports", export_id.clone()),
         ("stores", store_id.clone()),
@@ -75,8 +88,10 @@ async fn victim(app: &TestApp) -> (Session, Victim) {
         ("clients", client_id.clone()),
         ("services", service_id.clone()),
         ("visits", visit_id.clone()),
+        ("templates", template_id.clone()),
     ]);
     let secrets = vec![
+        template_id,
         export_id,
         client_id,
         service_id,
@@ -102,6 +117,7 @@ fn id_for(victim: &Victim, collection: &str) -> String {
         "services" | "service" => "services",
         "visits" | "visit" => "visits",
         "exports" | "export" => "exports",
+        "templates" | "template" => "templates",
         other => panic!(
             "the isolation walker has no record of tenant A for `{other}`: create one in `victim()` \
              so the new route is checked"

@@ -3,9 +3,21 @@
 //! writes outbox rows; `deliver_due` claims due outbox rows and hands them to a channel.
 //! `worker tick --now T` calls both once; `worker run` has apalis call them on schedules.
 
+use crate::delivery::email::{EmailConfig, EmailMessage, Mailer};
+use crate::delivery::sms::{SmsConfig, SmsGateway, SmsMessage, SmsProviderKind};
+use crate::delivery::SendOutcome;
 use crate::metrics::WorkerMetrics;
 use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use rand::Rng;
 use shared::db::Db;
+use shared::domain::Channel;
+use shared::outreach::decide::{SweepContext, Written};
+use shared::outreach::handover::{self, Handover, Ready};
+use shared::outreach::outbox::{self, Claimed, Outcome};
+use shared::outreach::{rules, sweeps, MessageStatus};
+use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// What one sweep pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -21,29 +33,233 @@ pub struct DeliveryReport {
     pub failed: usize,
 }
 
+/// Messages claimed per round trip, and how long a claim holds before another worker may
+/// take the message over (longer than any provider's timeout).
+const CLAIM_BATCH: i64 = 200;
+const LEASE_SECONDS: i64 = 300;
+/// Messages in flight at once within a pass (each channel also has its own limit).
+const IN_FLIGHT: usize = 64;
+
 /// Everything a pass needs; cheap to share behind an `Arc`.
 pub struct Care {
     pub db: Db,
     pub metrics: WorkerMetrics,
+    context: SweepContext,
+    sms: SmsGateway,
+    mailer: Option<Mailer>,
 }
 
 impl Care {
-    /// The worker's channels and keys from the environment, over an open database.
+    /// The worker's channels from the environment (see README: SMTP_URL, MAIL_FROM,
+    /// SMS_PROVIDER, …), over an open database.
     pub fn from_config(config: &shared::config::Config, db: Db) -> anyhow::Result<Self> {
-        let _ = config;
-        Ok(Care { db, metrics: WorkerMetrics::new() })
+        let mut problems = Vec::new();
+        let sms = SmsConfig::from_env().map_err(|mut found| problems.append(&mut found)).ok();
+        let email = EmailConfig::from_env().unwrap_or_else(|mut found| {
+            problems.append(&mut found);
+            None
+        });
+        let Some(sms) = sms.filter(|_| problems.is_empty()) else {
+            anyhow::bail!("invalid configuration:\n  {}", problems.join("\n  "));
+        };
+        let mailer = email.map(Mailer::new).transpose().map_err(|problem| anyhow::anyhow!(problem))?;
+        let public_base_url =
+            config.public_base_url.clone().unwrap_or_else(|| format!("http://{}", config.bind.trim_end_matches('/')));
+        Ok(Care {
+            db,
+            metrics: WorkerMetrics::new(),
+            context: SweepContext { public_base_url, batch: 500 },
+            sms: SmsGateway::new(sms),
+            mailer,
+        })
     }
 
     /// One pass of every automation's sweep at `now`.
     pub async fn sweep(&self, now: DateTime<Utc>) -> shared::Result<SweepReport> {
-        self.db.ping().await?;
-        let _ = now;
-        Ok(SweepReport::default())
+        type Sweep = fn(&mut shared::db::AnyConnection, &SweepContext, DateTime<Utc>) -> shared::Result<sweeps::SweepStats>;
+        let all: [(&str, Sweep); 4] = [
+            ("birthday", sweeps::birthdays),
+            ("survey", sweeps::surveys),
+            ("escalation", sweeps::escalations),
+            ("wake_up", sweeps::wake_ups),
+        ];
+        let mut report = SweepReport::default();
+        for (name, sweep) in all {
+            let started = Instant::now();
+            let context = self.context.clone();
+            let stats = self.db.read(move |conn| sweep(conn, &context, now)).await?;
+            self.metrics.sweep_duration.with_label_values(&[name]).observe(started.elapsed().as_secs_f64());
+            self.metrics.sweep_matched.with_label_values(&[name]).inc_by(stats.matched as u64);
+            for Written { kind, channel, status, .. } in &stats.created {
+                self.metrics.messages.with_label_values(&[kind.as_str(), channel.as_str(), status.as_str()]).inc();
+            }
+            if !stats.created.is_empty() {
+                tracing::info!(sweep = name, matched = stats.matched, created = stats.created.len(), "sweep wrote messages");
+            }
+            report.messages_created += stats.created.len();
+        }
+        self.metrics.last_sweep.set(Utc::now().timestamp() as f64);
+        Ok(report)
     }
 
-    /// Claims and delivers every message due at `now` (in batches until none is left).
+    /// Claims and delivers every message due at `now`, batch after batch until none is left.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> shared::Result<DeliveryReport> {
-        let _ = now;
-        Ok(DeliveryReport::default())
+        let mut report = DeliveryReport::default();
+        loop {
+            let claimed = self
+                .db
+                .read(move |conn| outbox::claim_due(conn, now, CLAIM_BATCH, chrono::Duration::seconds(LEASE_SECONDS)))
+                .await?;
+            let count = claimed.len();
+            if count == 0 {
+                break;
+            }
+            let base = self.context.public_base_url.clone();
+            let prepared = self.db.read(move |conn| handover::prepare(conn, &base, claimed, now)).await?;
+            let outcomes: Vec<(Claimed, Outcome)> = stream::iter(prepared)
+                .map(|handover| async move {
+                    match handover {
+                        Handover::Decided(claimed, outcome) => (claimed, outcome),
+                        Handover::Ready(ready) => {
+                            let outcome = self.hand_over(&ready, now).await;
+                            (ready.claimed, outcome)
+                        }
+                    }
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .collect()
+                .await;
+            for (claimed, outcome) in &outcomes {
+                self.count(claimed, outcome, now, &mut report);
+            }
+            // Recorded even if the pass is being shut down: a sent message must not stay
+            // `sending` and be sent again after the lease.
+            self.db.read(move |conn| handover::record_all(conn, &outcomes, now)).await?;
+            if count < CLAIM_BATCH as usize {
+                break;
+            }
+        }
+        self.update_backlog(now).await;
+        Ok(report)
+    }
+
+    async fn hand_over(&self, ready: &Ready, now: DateTime<Utc>) -> Outcome {
+        let claimed = &ready.claimed;
+        let Some(recipient) = claimed.recipient.clone() else {
+            return Outcome::Failed { error: "no recipient".into(), provider: None };
+        };
+        let (provider, result) = match claimed.channel {
+            Channel::Email => {
+                let Some(mailer) = &self.mailer else {
+                    return Outcome::Failed { error: "email is not configured (SMTP_URL)".into(), provider: None };
+                };
+                let message = EmailMessage {
+                    message_id: claimed.id.clone(),
+                    to: recipient,
+                    to_name: ready.params.get("staff_name").or_else(|| ready.params.get("client_name")).and_then(|v| v.as_str()).map(str::to_owned),
+                    from_name: Some(ready.salon_name.clone()),
+                    subject: ready.subject.clone().unwrap_or_default(),
+                    text: ready.body.clone(),
+                    html: None,
+                    lang: Some(claimed.locale.clone()),
+                    list_unsubscribe: ready.unsubscribe_url.clone(),
+                };
+                ("smtp".to_owned(), mailer.send(&message).await)
+            }
+            Channel::Sms => {
+                let provider = ready.sms_provider.as_deref().and_then(SmsProviderKind::parse).or(self.sms.default_provider());
+                let Some(provider) = provider else {
+                    return Outcome::Failed { error: "no SMS provider is configured (SMS_PROVIDER)".into(), provider: None };
+                };
+                let params: BTreeMap<String, String> = ready
+                    .params
+                    .as_object()
+                    .map(|map| {
+                        map.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect()
+                    })
+                    .unwrap_or_default();
+                let message = SmsMessage {
+                    message_id: claimed.id.clone(),
+                    to: recipient,
+                    body: ready.body.clone(),
+                    template: claimed.kind.as_str().to_owned(),
+                    params,
+                };
+                (provider.as_str().to_owned(), self.sms.send(provider, &message).await)
+            }
+        };
+        if let Some(code) = result.code() {
+            self.metrics.provider_errors.with_label_values(&[&provider, code]).inc();
+        }
+        match result {
+            SendOutcome::Sent { provider_message_id } => Outcome::Sent { provider, provider_message_id },
+            SendOutcome::Permanent { code, error } => Outcome::Failed { error: describe(code, error), provider: Some(provider) },
+            SendOutcome::Transient { code, error, retry_after } => {
+                let error = describe(code, error);
+                if claimed.attempt >= ready.max_attempts as i32 {
+                    return Outcome::Failed { error, provider: Some(provider) };
+                }
+                let hint = retry_after.and_then(|after| chrono::Duration::from_std(after).ok());
+                let jitter = rand::thread_rng().gen::<f64>();
+                let mut at = now + rules::retry_delay(ready.retry_base_seconds, claimed.attempt as u32, jitter, hint);
+                if let Some((zone, quiet)) = ready.quiet {
+                    at = rules::next_allowed(zone, quiet, at);
+                }
+                Outcome::RetryAt { at, error, provider: Some(provider), quiet_hours: false }
+            }
+        }
+    }
+
+    fn count(&self, claimed: &Claimed, outcome: &Outcome, now: DateTime<Utc>, report: &mut DeliveryReport) {
+        let status = match outcome {
+            Outcome::Sent { .. } => {
+                report.sent += 1;
+                let latency = (now - claimed.due_at).num_milliseconds().max(0) as f64 / 1000.0;
+                self.metrics
+                    .delivery_latency
+                    .with_label_values(&[claimed.kind.as_str(), claimed.channel.as_str()])
+                    .observe(latency);
+                MessageStatus::Sent
+            }
+            Outcome::RetryAt { quiet_hours: true, .. } => MessageStatus::Deferred,
+            Outcome::RetryAt { .. } => {
+                report.retrying += 1;
+                MessageStatus::Pending
+            }
+            Outcome::Failed { .. } => {
+                report.failed += 1;
+                MessageStatus::Failed
+            }
+            Outcome::Suppressed { .. } => MessageStatus::Suppressed,
+        };
+        if status != MessageStatus::Pending {
+            self.metrics
+                .messages
+                .with_label_values(&[claimed.kind.as_str(), claimed.channel.as_str(), status.as_str()])
+                .inc();
+        }
+        if claimed.recovered {
+            tracing::warn!(message_id = %claimed.id, "took over a message whose previous send was interrupted");
+        }
+    }
+
+    async fn update_backlog(&self, now: DateTime<Utc>) {
+        match self.db.read(move |conn| outbox::backlog(conn, now)).await {
+            Ok((counts, oldest)) => {
+                for status in ["pending", "deferred", "sending"] {
+                    let count = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+                    self.metrics.backlog.with_label_values(&[status]).set(count as f64);
+                }
+                self.metrics.oldest_pending_age.set(oldest);
+            }
+            Err(error) => tracing::warn!(%error, "could not read the outbox backlog"),
+        }
+    }
+}
+
+fn describe(code: Option<String>, error: String) -> String {
+    match code {
+        Some(code) => format!("{code}: {error}"),
+        None => error,
     }
 }

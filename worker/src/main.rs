@@ -64,9 +64,17 @@ async fn main() -> anyhow::Result<()> {
             let clock: SharedClock = Arc::new(SystemClock);
             let care = Arc::new(Care::from_config(&config, db)?);
             let (stop, stopped) = watch::channel(false);
+            // Poll once here so the SIGTERM/Ctrl-C handlers are installed before the worker
+            // says it started, not whenever the spawned task first runs: until then SIGTERM
+            // would kill the process outright.
+            let mut signal = Box::pin(shared::process::shutdown_signal());
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let signalled = std::future::Future::poll(signal.as_mut(), &mut cx).is_ready();
             tokio::spawn(async move {
-                shared::process::shutdown_signal().await;
-                tracing::info!("shutting down: finishing the pass in progress");
+                if !signalled {
+                    signal.await;
+                }
+                tracing::info!("shutting down: finishing the passes in progress");
                 let _ = stop.send(true);
             });
             let schedule = Schedule {

@@ -29,6 +29,9 @@ CREATE TABLE client_care (
     FOREIGN KEY (tenant_id, client_id) REFERENCES clients (tenant_id, id)
 );
 CREATE INDEX client_care_wake_up_idx ON client_care (wake_up_due_at) WHERE wake_up_due_at IS NOT NULL;
+-- Clients already in the archive (already dormant, perhaps) are looked at by the first sweep.
+INSERT INTO client_care (tenant_id, client_id, wake_up_due_at, wake_ups_in_spell)
+SELECT tenant_id, id, last_visit_at, 0 FROM clients WHERE last_visit_at IS NOT NULL AND erased_at IS NULL;
 
 -- A survey is due 24 h (a setting) after a completed visit; NULL once decided or not wanted.
 ALTER TABLE visits ADD COLUMN survey_due_at TIMESTAMP;
@@ -40,8 +43,6 @@ CREATE TABLE surveys (
     visit_id      TEXT NOT NULL,
     client_id     TEXT NOT NULL,
     store_id      TEXT NOT NULL,
-    -- SHA-256 of the link token; the token itself is derived when the message is sent.
-    token_hash    TEXT NOT NULL,
     locale        TEXT NOT NULL,
     created_at    TIMESTAMP NOT NULL,
     expires_at    TIMESTAMP NOT NULL,
@@ -52,7 +53,19 @@ CREATE TABLE surveys (
     FOREIGN KEY (tenant_id, visit_id) REFERENCES visits (tenant_id, id),
     FOREIGN KEY (tenant_id, client_id) REFERENCES clients (tenant_id, id)
 );
-CREATE UNIQUE INDEX surveys_token_idx ON surveys (token_hash);
+
+-- The personal links in messages (/s/TOKEN for a survey, /u/TOKEN to unsubscribe). A token is
+-- 128 random bits made when its message is handed over; only its SHA-256 is kept.
+CREATE TABLE link_tokens (
+    token_hash  TEXT NOT NULL PRIMARY KEY,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    purpose     TEXT NOT NULL CHECK (purpose IN ('survey', 'unsubscribe')),
+    subject_id  TEXT NOT NULL,      -- the survey, or the client
+    message_id  TEXT NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
+    expires_at  TIMESTAMP
+);
+CREATE INDEX link_tokens_subject_idx ON link_tokens (tenant_id, subject_id);
 
 -- 三级响应: a complaint, its three steps with deadlines, and its escalation level.
 CREATE TABLE complaints (

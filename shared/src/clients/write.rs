@@ -623,6 +623,16 @@ pub fn erase(conn: &mut AnyConnection, auth: &Auth, id: ClientId, now: DateTime<
             .set(visits::notes.eq(None::<String>))
             .execute(conn)?;
         write_terms(conn, tenant, id, &[])?;
+        // Nothing more goes to an erased client: messages not yet sent are suppressed.
+        crate::outreach::outbox::suppress_waiting(
+            conn,
+            tenant,
+            id,
+            false,
+            crate::outreach::SuppressionReason::Erased,
+            now,
+        )?;
+        crate::outreach::care_state::forget(conn, tenant, &row.id)?;
         audit::record(
             conn,
             tenant,
@@ -659,6 +669,7 @@ pub fn add_visit_to_aggregates(
         .get_result(conn)
         .optional()?
         .ok_or(Error::NotFound)?;
+    crate::outreach::care_state::visits_changed(conn, tenant, &[client.to_string()], now)?;
     let at = to_db_time(completed_at);
     let (new_first, new_last) = (first.map_or(at, |f| f.min(at)), last.map_or(at, |l| l.max(at)));
     if Some(new_first) != first || Some(new_last) != last {
@@ -716,5 +727,6 @@ pub fn refresh_aggregates(
             clients::total_spent_cents.eq(total),
         ))
         .execute(conn)?;
+    crate::outreach::care_state::visits_changed(conn, tenant, &[client.to_string()], now)?;
     Ok(())
 }

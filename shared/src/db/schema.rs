@@ -237,12 +237,23 @@ diesel::table! {
         visit_id -> Text,
         client_id -> Text,
         store_id -> Text,
-        token_hash -> Text,
         locale -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
         answered_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    link_tokens (token_hash) {
+        token_hash -> Text,
+        tenant_id -> Text,
+        purpose -> Text,
+        subject_id -> Text,
+        message_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -333,6 +344,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenant_settings,
     client_care,
     surveys,
+    link_tokens,
     complaints,
     complaint_events,
     messages,

@@ -7,8 +7,13 @@
 //!   claiming and delivery bookkeeping.
 //! - [`sweeps`]: the four automations, each a pass that turns due facts into outbox rows.
 
+pub mod care_state;
+pub mod decide;
+pub mod handover;
+pub mod outbox;
 pub mod rules;
 pub mod settings;
+pub mod sweeps;
 pub mod templates;
 
 use crate::domain::Channel;

@@ -2,15 +2,19 @@
 
 pub mod audit;
 pub mod clients;
+pub mod complaints;
 pub mod exports;
 pub mod imports;
 pub mod me;
+pub mod messages;
 pub mod services;
+pub mod settings;
 pub mod sessions;
 pub mod signup;
 pub mod staff;
 pub mod stores;
 pub mod support;
+pub mod templates;
 pub mod visits;
 
 use crate::problem::ApiError;
@@ -70,7 +74,21 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(exports::get)
                 .service(exports::approve)
                 .service(exports::reject)
-                .service(exports::download),
+                .service(exports::download)
+                .service(messages::list)
+                .service(messages::get)
+                .service(messages::retry)
+                .service(messages::cancel)
+                .service(settings::get)
+                .service(settings::replace)
+                .service(complaints::create)
+                .service(complaints::get)
+                .service(complaints::record_step)
+                .service(templates::list)
+                .service(templates::create)
+                .service(templates::get)
+                .service(templates::update)
+                .service(templates::delete),
         );
 }
 

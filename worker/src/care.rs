@@ -14,7 +14,7 @@ use shared::db::Db;
 use shared::domain::Channel;
 use shared::outreach::decide::{SweepContext, Written};
 use shared::outreach::handover::{self, Handover, Ready};
-use shared::outreach::outbox::{self, Claimed, Outcome};
+use shared::outreach::outbox::{self, Outcome};
 use shared::outreach::{rules, sweeps, MessageStatus};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -39,6 +39,8 @@ const CLAIM_BATCH: i64 = 200;
 const LEASE_SECONDS: i64 = 300;
 /// Messages in flight at once within a pass (each channel also has its own limit).
 const IN_FLIGHT: usize = 64;
+/// At most this many outcomes per recording transaction.
+const RECORD_CHUNK: usize = 32;
 
 /// Everything a pass needs; cheap to share behind an `Arc`.
 pub struct Care {
@@ -116,7 +118,9 @@ impl Care {
             }
             let base = self.context.public_base_url.clone();
             let prepared = self.db.read(move |conn| handover::prepare(conn, &base, claimed, now)).await?;
-            let outcomes: Vec<(Claimed, Outcome)> = stream::iter(prepared)
+            // Outcomes are recorded as they arrive, a few at a time, not once per batch: if the
+            // worker dies, only the messages whose answer was not yet written can go again.
+            let mut outcomes = stream::iter(prepared)
                 .map(|handover| async move {
                     match handover {
                         Handover::Decided(claimed, outcome) => (claimed, outcome),
@@ -127,14 +131,13 @@ impl Care {
                     }
                 })
                 .buffer_unordered(IN_FLIGHT)
-                .collect()
-                .await;
-            for (claimed, outcome) in &outcomes {
-                self.count(claimed, outcome, now, &mut report);
+                .ready_chunks(RECORD_CHUNK);
+            while let Some(chunk) = outcomes.next().await {
+                for (claimed, outcome) in &chunk {
+                    self.count(claimed, outcome, now, &mut report);
+                }
+                self.db.read(move |conn| handover::record_all(conn, &chunk, now)).await?;
             }
-            // Recorded even if the pass is being shut down: a sent message must not stay
-            // `sending` and be sent again after the lease.
-            self.db.read(move |conn| handover::record_all(conn, &outcomes, now)).await?;
             if count < CLAIM_BATCH as usize {
                 break;
             }
@@ -210,11 +213,11 @@ impl Care {
         }
     }
 
-    fn count(&self, claimed: &Claimed, outcome: &Outcome, now: DateTime<Utc>, report: &mut DeliveryReport) {
+    fn count(&self, claimed: &outbox::Claimed, outcome: &Outcome, now: DateTime<Utc>, report: &mut DeliveryReport) {
         let status = match outcome {
             Outcome::Sent { .. } => {
                 report.sent += 1;
-                let latency = (now - claimed.due_at).num_milliseconds().max(0) as f64 / 1000.0;
+                let latency = now.signed_duration_since(claimed.due_at).num_milliseconds().max(0) as f64 / 1000.0;
                 self.metrics
                     .delivery_latency
                     .with_label_values(&[claimed.kind.as_str(), claimed.channel.as_str()])

@@ -123,7 +123,12 @@ fn utc(time: NaiveDateTime) -> DateTime<Utc> {
 const ROLES_BY_LEVEL: [&str; 3] = ["store_manager", "hq_manager", "owner"];
 
 /// The people at `level` or, when nobody holds it, the next level up that has someone.
-fn responsible(conn: &mut AnyConnection, tenant: &Tenant, store_id: &str, level: i32) -> Result<(i32, Vec<StaffRecipient>)> {
+fn responsible(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    store_id: &str,
+    level: i32,
+) -> Result<(i32, Vec<StaffRecipient>)> {
     for level in level.clamp(1, 3)..=3 {
         let role = ROLES_BY_LEVEL[(level - 1) as usize];
         let mut query = staff::table
@@ -149,6 +154,7 @@ fn responsible(conn: &mut AnyConnection, tenant: &Tenant, store_id: &str, level:
     Ok((3, Vec::new()))
 }
 
+#[allow(clippy::too_many_arguments)] // one timeline row: every column is an argument
 fn event(
     conn: &mut AnyConnection,
     tenant: &Tenant,
@@ -196,10 +202,28 @@ fn alert(
     let mut written = Vec::new();
     for person in people {
         let messages = decide::staff_alert(
-            conn, facts, kind, occasion, person, store, &row.id, &client_name, &row.summary, now,
+            conn,
+            facts,
+            kind,
+            occasion,
+            person,
+            store,
+            &row.id,
+            &client_name,
+            &row.summary,
+            now,
         )?;
         if !messages.is_empty() {
-            event(conn, &facts.tenant, &row.id, "alert", level, Some(&person.id), Some(kind.as_str()), now)?;
+            event(
+                conn,
+                &facts.tenant,
+                &row.id,
+                "alert",
+                level,
+                Some(&person.id),
+                Some(kind.as_str()),
+                now,
+            )?;
         }
         written.extend(messages);
     }
@@ -207,7 +231,13 @@ fn alert(
 }
 
 /// Opens a complaint and alerts the responsible level at once, in one transaction.
-pub fn open(conn: &mut AnyConnection, tenant: &Tenant, opened_by: Option<&Actor>, input: OpenComplaint, now: DateTime<Utc>) -> Result<ComplaintId> {
+pub fn open(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    opened_by: Option<&Actor>,
+    input: OpenComplaint,
+    now: DateTime<Utc>,
+) -> Result<ComplaintId> {
     let client = decide::client(conn, tenant, &input.client_id.to_string())
         .map_err(|_| Error::invalid("client_id", "unknown_client", "no such client"))?;
     let visit_store: Option<String> = match input.visit_id {
@@ -231,12 +261,20 @@ pub fn open(conn: &mut AnyConnection, tenant: &Tenant, opened_by: Option<&Actor>
             store.to_string()
         }
         None => visit_store.or_else(|| client.home_store_id.clone()).ok_or_else(|| {
-            Error::invalid("store_id", "required", "the client has no home store: name the store responsible")
+            Error::invalid(
+                "store_id",
+                "required",
+                "the client has no home store: name the store responsible",
+            )
         })?,
     };
     if let Some(actor) = opened_by {
         if !actor.is_hq() && actor.store_id.map(|s| s.to_string()) != Some(store_id.clone()) {
-            return Err(Error::invalid("store_id", "other_store", "store staff open complaints for their own store"));
+            return Err(Error::invalid(
+                "store_id",
+                "other_store",
+                "store staff open complaints for their own store",
+            ));
         }
     }
     let mut cache = FactsCache::default();
@@ -271,10 +309,29 @@ pub fn open(conn: &mut AnyConnection, tenant: &Tenant, opened_by: Option<&Actor>
             ),
         ))
         .execute(conn)?;
-    event(conn, tenant, &id.to_string(), "opened", level, opened_by.map(|a| a.staff_id.to_string()).as_deref(), Some(&input.summary), now)?;
+    event(
+        conn,
+        tenant,
+        &id.to_string(),
+        "opened",
+        level,
+        opened_by.map(|a| a.staff_id.to_string()).as_deref(),
+        Some(&input.summary),
+        now,
+    )?;
     let row = load(conn, tenant, &id.to_string())?;
     let occasion = format!("complaint_alert:{id}:{level}");
-    alert(conn, &facts, &store, &row, MessageKind::ComplaintAlert, &occasion, level, &people, now)?;
+    alert(
+        conn,
+        &facts,
+        &store,
+        &row,
+        MessageKind::ComplaintAlert,
+        &occasion,
+        level,
+        &people,
+        now,
+    )?;
     Ok(id)
 }
 
@@ -295,7 +352,11 @@ fn escalated_steps(conn: &mut AnyConnection, tenant: &Tenant, id: &str) -> Resul
         .filter(complaint_events::kind.eq("escalated"))
         .select(complaint_events::note)
         .load(conn)?;
-    Ok(notes.into_iter().flatten().filter_map(|note| Step::parse(&note).ok()).collect())
+    Ok(notes
+        .into_iter()
+        .flatten()
+        .filter_map(|note| Step::parse(&note).ok())
+        .collect())
 }
 
 /// The escalation sweep's work on one complaint whose next deadline has passed: one level up
@@ -308,14 +369,16 @@ pub fn escalate_due(
     now: DateTime<Utc>,
 ) -> Result<Vec<Written>> {
     let facts = cache.tenant(conn, tenant_id)?;
-    let tenant = facts.tenant.clone();
+    let tenant = facts.tenant;
     let mut row = load(conn, &tenant, id)?;
     let store = cache.store(conn, &facts, Some(&row.store_id))?;
     let mut escalated = escalated_steps(conn, &tenant, id)?;
     let mut written = Vec::new();
     while let Some(deadline) = row.next_deadline(&escalated).filter(|d| utc(*d) <= now) {
-        let Some((step, _, _)) =
-            row.steps().into_iter().find(|(step, due, done)| !done && !escalated.contains(step) && *due == Some(deadline))
+        let Some((step, _, _)) = row
+            .steps()
+            .into_iter()
+            .find(|(step, due, done)| !done && !escalated.contains(step) && *due == Some(deadline))
         else {
             break;
         };
@@ -323,7 +386,17 @@ pub fn escalate_due(
         event(conn, &tenant, id, "escalated", level, None, Some(step.as_str()), now)?;
         row.level = level;
         let occasion = format!("escalation:{id}:{}", step.as_str());
-        written.extend(alert(conn, &facts, &store, &row, MessageKind::Escalation, &occasion, level, &people, now)?);
+        written.extend(alert(
+            conn,
+            &facts,
+            &store,
+            &row,
+            MessageKind::Escalation,
+            &occasion,
+            level,
+            &people,
+            now,
+        )?);
         escalated.push(step);
     }
     diesel::update(complaints::table)
@@ -374,7 +447,10 @@ pub fn record_step(
         Step::FollowUp => Some(Step::Solution),
     };
     if done(step) {
-        return Err(Error::conflict("step_recorded", format!("the {} step is already recorded", step.as_str())));
+        return Err(Error::conflict(
+            "step_recorded",
+            format!("the {} step is already recorded", step.as_str()),
+        ));
     }
     if let Some(before) = predecessor.filter(|before| !done(*before)) {
         return Err(Error::conflict(
@@ -396,7 +472,11 @@ pub fn record_step(
             updated.closed_at = at;
         }
     }
-    let status = if updated.closed_at.is_some() { "closed" } else { "in_progress" };
+    let status = if updated.closed_at.is_some() {
+        "closed"
+    } else {
+        "in_progress"
+    };
     let escalated = escalated_steps(conn, tenant, &row.id)?;
     diesel::update(complaints::table)
         .filter(complaints::tenant_id.eq(tenant.key()))
@@ -413,14 +493,28 @@ pub fn record_step(
         ))
         .execute(conn)?;
     let staff_id = auth.actor.staff_id.to_string();
-    event(conn, tenant, &row.id, step.as_str(), row.level, Some(&staff_id), note.as_deref(), now)?;
+    event(
+        conn,
+        tenant,
+        &row.id,
+        step.as_str(),
+        row.level,
+        Some(&staff_id),
+        note.as_deref(),
+        now,
+    )?;
     get(conn, auth, id)
 }
 
 /// The complaint, if the caller may see it: HQ and owners see all; store staff their store's.
 fn visible(conn: &mut AnyConnection, auth: &Auth, id: &str) -> Result<Row> {
     let row = load(conn, &auth.tenant, id)?;
-    if auth.actor.is_hq() || auth.actor.store_id.is_some_and(|store| store.to_string() == row.store_id) {
+    if auth.actor.is_hq()
+        || auth
+            .actor
+            .store_id
+            .is_some_and(|store| store.to_string() == row.store_id)
+    {
         Ok(row)
     } else {
         Err(Error::NotFound)
@@ -429,7 +523,8 @@ fn visible(conn: &mut AnyConnection, auth: &Auth, id: &str) -> Result<Row> {
 
 pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ComplaintId) -> Result<Complaint> {
     let row = visible(conn, auth, &id.to_string())?;
-    let events: Vec<(NaiveDateTime, String, i32, Option<String>, Option<String>)> = complaint_events::table
+    type EventRow = (NaiveDateTime, String, i32, Option<String>, Option<String>);
+    let events: Vec<EventRow> = complaint_events::table
         .filter(complaint_events::tenant_id.eq(auth.tenant.key()))
         .filter(complaint_events::complaint_id.eq(&row.id))
         .order((complaint_events::at.asc(), complaint_events::id.asc()))
@@ -444,7 +539,13 @@ pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ComplaintId) -> Result<Com
     Ok(Complaint {
         timeline: events
             .into_iter()
-            .map(|(at, kind, level, staff_id, note)| ComplaintEvent { at: utc(at), kind, level, staff_id, note })
+            .map(|(at, kind, level, staff_id, note)| ComplaintEvent {
+                at: utc(at),
+                kind,
+                level,
+                staff_id,
+                note,
+            })
             .collect(),
         id: row.id,
         client_id: row.client_id,

@@ -2,13 +2,13 @@
 //! much. Every write keeps the client's visit count, first/last visit and total spent right,
 //! in the same transaction.
 
-use crate::outreach::settings::CareSettings;
 use crate::clients::refresh_aggregates;
 use crate::db::schema::{clients, services, staff, visit_lines, visits};
 use crate::db::{from_db_time, to_db_time, AnyConnection};
 use crate::domain::{parse_amount, ClientId, PaymentMethod, ServiceId, StaffId, StoreId, Text, VisitId};
 use crate::error::{Error, FieldError, FieldErrors, Result};
 use crate::input::nullable;
+use crate::outreach::settings::CareSettings;
 use crate::pagination::{Page, PageRequest};
 use crate::tenancy::{Auth, Tenant};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
@@ -438,7 +438,15 @@ pub(crate) fn insert_many(
         entry.3 += total;
         links.insert((visit.store_id.to_string(), client.clone()));
         line_batch.extend(line_rows(tenant, &id, &visit.lines));
-        visit_rows.push(new_visit_row(tenant, &id, &visit, (subtotal, total), &currency, &settings, now));
+        visit_rows.push(new_visit_row(
+            tenant,
+            &id,
+            &visit,
+            (subtotal, total),
+            &currency,
+            &settings,
+            now,
+        ));
     }
     let written = visit_rows.len();
     for chunk in visit_rows.chunks(1500) {
@@ -529,9 +537,14 @@ fn new_visit_row(
 
 /// When a visit's survey is due: the delay after it was completed, unless surveys are off or the
 /// visit is recorded too long after the fact (history typed in from a spreadsheet).
-fn survey_due(settings: &CareSettings, completed_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn survey_due(
+    settings: &CareSettings,
+    completed_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let lag = recorded_at - completed_at;
-    let enabled = settings.survey_enabled && lag <= chrono::Duration::days(i64::from(settings.survey_max_record_lag_days));
+    let enabled =
+        settings.survey_enabled && lag <= chrono::Duration::days(i64::from(settings.survey_max_record_lag_days));
     enabled.then(|| completed_at + chrono::Duration::hours(i64::from(settings.survey_delay_hours)))
 }
 

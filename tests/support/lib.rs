@@ -6,8 +6,8 @@
 //! throwaway cluster and sets it), defaulting to the local server on 5432.
 
 mod app;
-pub mod fakes;
 mod binaries;
+pub mod fakes;
 mod postgres;
 
 pub use app::{test_data_keys, Response, Session, TestApp};

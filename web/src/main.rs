@@ -7,10 +7,10 @@ use shared::clock::{SharedClock, SystemClock};
 use shared::config::Config;
 use shared::db::{run_migrations, DatabaseUrl, Db};
 use std::sync::Arc;
-use worker::runner::Schedule;
-use worker::Care;
 use tokio::sync::watch;
 use web::startup::Application;
+use worker::runner::Schedule;
+use worker::Care;
 
 #[derive(Parser)]
 #[command(
@@ -116,8 +116,15 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
         None => None,
     };
 
-    let embedded_worker = config.embedded_worker.then(|| Care::from_config(&config, db.clone())).transpose()?;
-    let schedule = Schedule { sweep_every: config.worker_interval, deliver_every: config.worker_interval, metrics_bind: None };
+    let embedded_worker = config
+        .embedded_worker
+        .then(|| Care::from_config(&config, db.clone()))
+        .transpose()?;
+    let schedule = Schedule {
+        sweep_every: config.worker_interval,
+        deliver_every: config.worker_interval,
+        metrics_bind: None,
+    };
     let app = Application::build(config, db.clone(), clock.clone())?;
     let base = format!("http://127.0.0.1:{}", app.port());
     // Tests and scripts wait for this exact line on stdout.

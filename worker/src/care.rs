@@ -56,7 +56,9 @@ impl Care {
     /// SMS_PROVIDER, …), over an open database.
     pub fn from_config(config: &shared::config::Config, db: Db) -> anyhow::Result<Self> {
         let mut problems = Vec::new();
-        let sms = SmsConfig::from_env().map_err(|mut found| problems.append(&mut found)).ok();
+        let sms = SmsConfig::from_env()
+            .map_err(|mut found| problems.append(&mut found))
+            .ok();
         let email = EmailConfig::from_env().unwrap_or_else(|mut found| {
             problems.append(&mut found);
             None
@@ -64,13 +66,21 @@ impl Care {
         let Some(sms) = sms.filter(|_| problems.is_empty()) else {
             anyhow::bail!("invalid configuration:\n  {}", problems.join("\n  "));
         };
-        let mailer = email.map(Mailer::new).transpose().map_err(|problem| anyhow::anyhow!(problem))?;
-        let public_base_url =
-            config.public_base_url.clone().unwrap_or_else(|| format!("http://{}", config.bind.trim_end_matches('/')));
+        let mailer = email
+            .map(Mailer::new)
+            .transpose()
+            .map_err(|problem| anyhow::anyhow!(problem))?;
+        let public_base_url = config
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.bind.trim_end_matches('/')));
         Ok(Care {
             db,
             metrics: WorkerMetrics::new(),
-            context: SweepContext { public_base_url, batch: 500 },
+            context: SweepContext {
+                public_base_url,
+                batch: 500,
+            },
             sms: SmsGateway::new(sms),
             mailer,
         })
@@ -78,7 +88,8 @@ impl Care {
 
     /// One pass of every automation's sweep at `now`.
     pub async fn sweep(&self, now: DateTime<Utc>) -> shared::Result<SweepReport> {
-        type Sweep = fn(&mut shared::db::AnyConnection, &SweepContext, DateTime<Utc>) -> shared::Result<sweeps::SweepStats>;
+        type Sweep =
+            fn(&mut shared::db::AnyConnection, &SweepContext, DateTime<Utc>) -> shared::Result<sweeps::SweepStats>;
         let all: [(&str, Sweep); 4] = [
             ("birthday", sweeps::birthdays),
             ("survey", sweeps::surveys),
@@ -90,13 +101,30 @@ impl Care {
             let started = Instant::now();
             let context = self.context.clone();
             let stats = self.db.read(move |conn| sweep(conn, &context, now)).await?;
-            self.metrics.sweep_duration.with_label_values(&[name]).observe(started.elapsed().as_secs_f64());
-            self.metrics.sweep_matched.with_label_values(&[name]).inc_by(stats.matched as u64);
-            for Written { kind, channel, status, .. } in &stats.created {
-                self.metrics.messages.with_label_values(&[kind.as_str(), channel.as_str(), status.as_str()]).inc();
+            self.metrics
+                .sweep_duration
+                .with_label_values(&[name])
+                .observe(started.elapsed().as_secs_f64());
+            self.metrics
+                .sweep_matched
+                .with_label_values(&[name])
+                .inc_by(stats.matched as u64);
+            for Written {
+                kind, channel, status, ..
+            } in &stats.created
+            {
+                self.metrics
+                    .messages
+                    .with_label_values(&[kind.as_str(), channel.as_str(), status.as_str()])
+                    .inc();
             }
             if !stats.created.is_empty() {
-                tracing::info!(sweep = name, matched = stats.matched, created = stats.created.len(), "sweep wrote messages");
+                tracing::info!(
+                    sweep = name,
+                    matched = stats.matched,
+                    created = stats.created.len(),
+                    "sweep wrote messages"
+                );
             }
             report.messages_created += stats.created.len();
         }
@@ -117,13 +145,16 @@ impl Care {
                 break;
             }
             let base = self.context.public_base_url.clone();
-            let prepared = self.db.read(move |conn| handover::prepare(conn, &base, claimed, now)).await?;
+            let prepared = self
+                .db
+                .read(move |conn| handover::prepare(conn, &base, claimed, now))
+                .await?;
             // Outcomes are recorded as they arrive, a few at a time, not once per batch: if the
             // worker dies, only the messages whose answer was not yet written can go again.
             let mut outcomes = stream::iter(prepared)
                 .map(|handover| async move {
                     match handover {
-                        Handover::Decided(claimed, outcome) => (claimed, outcome),
+                        Handover::Decided(decided) => *decided,
                         Handover::Ready(ready) => {
                             let outcome = self.hand_over(&ready, now).await;
                             (ready.claimed, outcome)
@@ -136,7 +167,9 @@ impl Care {
                 for (claimed, outcome) in &chunk {
                     self.count(claimed, outcome, now, &mut report);
                 }
-                self.db.read(move |conn| handover::record_all(conn, &chunk, now)).await?;
+                self.db
+                    .read(move |conn| handover::record_all(conn, &chunk, now))
+                    .await?;
             }
             if count < CLAIM_BATCH as usize {
                 break;
@@ -149,17 +182,28 @@ impl Care {
     async fn hand_over(&self, ready: &Ready, now: DateTime<Utc>) -> Outcome {
         let claimed = &ready.claimed;
         let Some(recipient) = claimed.recipient.clone() else {
-            return Outcome::Failed { error: "no recipient".into(), provider: None };
+            return Outcome::Failed {
+                error: "no recipient".into(),
+                provider: None,
+            };
         };
         let (provider, result) = match claimed.channel {
             Channel::Email => {
                 let Some(mailer) = &self.mailer else {
-                    return Outcome::Failed { error: "email is not configured (SMTP_URL)".into(), provider: None };
+                    return Outcome::Failed {
+                        error: "email is not configured (SMTP_URL)".into(),
+                        provider: None,
+                    };
                 };
                 let message = EmailMessage {
                     message_id: claimed.id.clone(),
                     to: recipient,
-                    to_name: ready.params.get("staff_name").or_else(|| ready.params.get("client_name")).and_then(|v| v.as_str()).map(str::to_owned),
+                    to_name: ready
+                        .params
+                        .get("staff_name")
+                        .or_else(|| ready.params.get("client_name"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned),
                     from_name: Some(ready.salon_name.clone()),
                     subject: ready.subject.clone().unwrap_or_default(),
                     text: ready.body.clone(),
@@ -170,15 +214,24 @@ impl Care {
                 ("smtp".to_owned(), mailer.send(&message).await)
             }
             Channel::Sms => {
-                let provider = ready.sms_provider.as_deref().and_then(SmsProviderKind::parse).or(self.sms.default_provider());
+                let provider = ready
+                    .sms_provider
+                    .as_deref()
+                    .and_then(SmsProviderKind::parse)
+                    .or(self.sms.default_provider());
                 let Some(provider) = provider else {
-                    return Outcome::Failed { error: "no SMS provider is configured (SMS_PROVIDER)".into(), provider: None };
+                    return Outcome::Failed {
+                        error: "no SMS provider is configured (SMS_PROVIDER)".into(),
+                        provider: None,
+                    };
                 };
                 let params: BTreeMap<String, String> = ready
                     .params
                     .as_object()
                     .map(|map| {
-                        map.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect()
+                        map.iter()
+                            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                            .collect()
                     })
                     .unwrap_or_default();
                 let message = SmsMessage {
@@ -195,12 +248,25 @@ impl Care {
             self.metrics.provider_errors.with_label_values(&[&provider, code]).inc();
         }
         match result {
-            SendOutcome::Sent { provider_message_id } => Outcome::Sent { provider, provider_message_id },
-            SendOutcome::Permanent { code, error } => Outcome::Failed { error: describe(code, error), provider: Some(provider) },
-            SendOutcome::Transient { code, error, retry_after } => {
+            SendOutcome::Sent { provider_message_id } => Outcome::Sent {
+                provider,
+                provider_message_id,
+            },
+            SendOutcome::Permanent { code, error } => Outcome::Failed {
+                error: describe(code, error),
+                provider: Some(provider),
+            },
+            SendOutcome::Transient {
+                code,
+                error,
+                retry_after,
+            } => {
                 let error = describe(code, error);
                 if claimed.attempt >= ready.max_attempts as i32 {
-                    return Outcome::Failed { error, provider: Some(provider) };
+                    return Outcome::Failed {
+                        error,
+                        provider: Some(provider),
+                    };
                 }
                 let hint = retry_after.and_then(|after| chrono::Duration::from_std(after).ok());
                 let jitter = rand::thread_rng().gen::<f64>();
@@ -208,7 +274,12 @@ impl Care {
                 if let Some((zone, quiet)) = ready.quiet {
                     at = rules::next_allowed(zone, quiet, at);
                 }
-                Outcome::RetryAt { at, error, provider: Some(provider), quiet_hours: false }
+                Outcome::RetryAt {
+                    at,
+                    error,
+                    provider: Some(provider),
+                    quiet_hours: false,
+                }
             }
         }
     }

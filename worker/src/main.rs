@@ -8,9 +8,9 @@ use shared::clock::{Clock, FixedClock, SharedClock, SystemClock};
 use shared::config::Config;
 use shared::db::{run_migrations, Db};
 use std::sync::Arc;
+use tokio::sync::watch;
 use worker::runner::Schedule;
 use worker::Care;
-use tokio::sync::watch;
 
 #[derive(Parser)]
 #[command(
@@ -87,4 +87,3 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => Ok(()),
     }
 }
-

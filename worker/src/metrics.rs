@@ -33,7 +33,10 @@ impl WorkerMetrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let messages = IntCounterVec::new(
-            Opts::new("salon_messages_total", "Outbox messages by kind, channel and status reached"),
+            Opts::new(
+                "salon_messages_total",
+                "Outbox messages by kind, channel and status reached",
+            ),
             &["kind", "channel", "status"],
         )
         .expect("valid metric");
@@ -47,7 +50,10 @@ impl WorkerMetrics {
         )
         .expect("valid metric");
         let provider_errors = IntCounterVec::new(
-            Opts::new("salon_provider_errors_total", "Errors answered by SMS providers and SMTP, by code"),
+            Opts::new(
+                "salon_provider_errors_total",
+                "Errors answered by SMS providers and SMTP, by code",
+            ),
             &["provider", "code"],
         )
         .expect("valid metric");

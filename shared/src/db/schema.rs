@@ -205,8 +205,6 @@ diesel::table! {
     }
 }
 
-
-
 diesel::table! {
     tenant_settings (tenant_id) {
         tenant_id -> Text,

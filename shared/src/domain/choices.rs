@@ -1,7 +1,5 @@
 //! Small closed sets of values, each spelled one way on the wire and in the database.
 
-
-
 macro_rules! choice {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
         $(#[$doc])*

@@ -58,6 +58,16 @@ macro_rules! id_type {
 }
 
 id_type!(
-    TenantId, StoreId, StaffId, SessionId, ClientId, ServiceId, VisitId, ExportId, AuditId, MessageId, SurveyId,
+    TenantId,
+    StoreId,
+    StaffId,
+    SessionId,
+    ClientId,
+    ServiceId,
+    VisitId,
+    ExportId,
+    AuditId,
+    MessageId,
+    SurveyId,
     ComplaintId
 );

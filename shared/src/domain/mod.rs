@@ -17,7 +17,8 @@ pub use birthday::Birthday;
 pub use choices::{Channel, Gender, PaymentMethod};
 pub use email::EmailAddress;
 pub use ids::{
-    AuditId, ClientId, ComplaintId, ExportId, MessageId, ServiceId, SessionId, StaffId, StoreId, SurveyId, TenantId, VisitId,
+    AuditId, ClientId, ComplaintId, ExportId, MessageId, ServiceId, SessionId, StaffId, StoreId, SurveyId, TenantId,
+    VisitId,
 };
 pub use locale::Locale;
 pub use money::parse_amount;

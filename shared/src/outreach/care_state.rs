@@ -24,7 +24,11 @@ pub fn visits_changed(conn: &mut AnyConnection, tenant: &Tenant, clients: &[Stri
     for chunk in clients.chunks(500) {
         let rows: Vec<DueRow> = chunk
             .iter()
-            .map(|client| DueRow { tenant_id: tenant.key(), client_id: client.clone(), wake_up_due_at: due })
+            .map(|client| DueRow {
+                tenant_id: tenant.key(),
+                client_id: client.clone(),
+                wake_up_due_at: due,
+            })
             .collect();
         match conn {
             AnyConnection::Postgresql(pg) => diesel::insert_into(client_care::table)
@@ -55,7 +59,11 @@ pub fn visits_changed(conn: &mut AnyConnection, tenant: &Tenant, clients: &[Stri
 /// Makes sure the client's care row exists and, on PostgreSQL, locks it for the rest of the
 /// transaction, so two workers deciding marketing for one client take turns (the frequency cap).
 pub fn lock(conn: &mut AnyConnection, tenant: &Tenant, client: &str) -> Result<CareRow> {
-    let row = DueRow { tenant_id: tenant.key(), client_id: client.to_owned(), wake_up_due_at: None };
+    let row = DueRow {
+        tenant_id: tenant.key(),
+        client_id: client.to_owned(),
+        wake_up_due_at: None,
+    };
     macro_rules! query {
         () => {
             client_care::table
@@ -66,11 +74,17 @@ pub fn lock(conn: &mut AnyConnection, tenant: &Tenant, client: &str) -> Result<C
     }
     Ok(match conn {
         AnyConnection::Postgresql(pg) => {
-            diesel::insert_into(client_care::table).values(&row).on_conflict_do_nothing().execute(pg)?;
+            diesel::insert_into(client_care::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .execute(pg)?;
             query!().for_update().first(pg)?
         }
         AnyConnection::Sqlite(sqlite) => {
-            diesel::insert_into(client_care::table).values(&row).on_conflict_do_nothing().execute(sqlite)?;
+            diesel::insert_into(client_care::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .execute(sqlite)?;
             query!().first(sqlite)?
         }
     })

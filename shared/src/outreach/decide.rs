@@ -68,13 +68,24 @@ impl FactsCache {
             .first(conn)?;
         let tenant = Tenant::for_automation(crate::domain::TenantId::from_db(tenant_id)?);
         let settings = settings::load(conn, &tenant)?.settings;
-        let facts = TenantFacts { tenant, name, zone: zone(&timezone), locale, settings };
+        let facts = TenantFacts {
+            tenant,
+            name,
+            zone: zone(&timezone),
+            locale,
+            settings,
+        };
         self.tenants.insert(tenant_id.to_owned(), facts.clone());
         Ok(facts)
     }
 
     /// The store, or for a client without a home store the tenant itself (its name and zone).
-    pub fn store(&mut self, conn: &mut AnyConnection, tenant: &TenantFacts, store_id: Option<&str>) -> Result<StoreFacts> {
+    pub fn store(
+        &mut self,
+        conn: &mut AnyConnection,
+        tenant: &TenantFacts,
+        store_id: Option<&str>,
+    ) -> Result<StoreFacts> {
         let tenant_key = tenant.tenant.key();
         let Some(store_id) = store_id else {
             return Ok(StoreFacts {
@@ -93,14 +104,26 @@ impl FactsCache {
         let row: (String, Option<String>, String, Option<String>, Option<String>) = stores::table
             .filter(stores::tenant_id.eq(&tenant_key))
             .filter(stores::id.eq(store_id))
-            .select((stores::name, stores::phone, stores::timezone, stores::quiet_start, stores::quiet_end))
+            .select((
+                stores::name,
+                stores::phone,
+                stores::timezone,
+                stores::quiet_start,
+                stores::quiet_end,
+            ))
             .first(conn)?;
         let quiet = match (&row.3, &row.4) {
             (Some(start), Some(end)) => QuietHours::parse(start, end).ok(),
             _ => None,
         }
         .or_else(|| tenant.settings.quiet_hours());
-        let store = StoreFacts { id: store_id.to_owned(), name: row.0, phone: row.1, zone: zone(&row.2), quiet };
+        let store = StoreFacts {
+            id: store_id.to_owned(),
+            name: row.0,
+            phone: row.1,
+            zone: zone(&row.2),
+            quiet,
+        };
         self.stores.insert(key, store.clone());
         Ok(store)
     }
@@ -175,16 +198,20 @@ pub fn client_message(
         Channel::Sms => client.phone.clone(),
         Channel::Email => client.email.clone(),
     };
-    let other = if preferred == Channel::Sms { Channel::Email } else { Channel::Sms };
+    let other = if preferred == Channel::Sms {
+        Channel::Email
+    } else {
+        Channel::Sms
+    };
     let (channel, recipient) = match (contact(preferred), contact(other)) {
         (Some(address), _) => (preferred, Some(address)),
         (None, Some(address)) => (other, Some(address)),
         (None, None) => (preferred, None),
     };
 
-    let capped = care.last_marketing_at.is_some_and(|last| {
-        now - last.and_utc() < Duration::days(i64::from(settings.marketing_cap_days))
-    });
+    let capped = care
+        .last_marketing_at
+        .is_some_and(|last| now - last.and_utc() < Duration::days(i64::from(settings.marketing_cap_days)));
     let suppression = if client.erased_at.is_some() || client.deleted_at.is_some() {
         Some(SuppressionReason::Erased)
     } else if kind.is_marketing() && care.opted_out_at.is_some() {
@@ -216,8 +243,16 @@ pub fn client_message(
         complaint_summary: None,
     };
     let signature = settings.sms_signature.clone().unwrap_or_else(|| tenant.name.clone());
-    let rendered =
-        templates::render(conn, &tenant.tenant, kind, channel, &locale, &signature, unsubscribe.as_deref(), &vars)?;
+    let rendered = templates::render(
+        conn,
+        &tenant.tenant,
+        kind,
+        channel,
+        &locale,
+        &signature,
+        unsubscribe.as_deref(),
+        &vars,
+    )?;
 
     let send_at = match occasion.store.quiet {
         Some(quiet) => rules::next_allowed(occasion.store.zone, quiet, now),
@@ -267,7 +302,12 @@ pub fn client_message(
             .set(client_care::last_marketing_at.eq(Some(crate::db::to_db_time(now))))
             .execute(conn)?;
     }
-    Ok(Some(Written { id, kind, channel, status }))
+    Ok(Some(Written {
+        id,
+        kind,
+        channel,
+        status,
+    }))
 }
 
 /// A staff member to alert about a complaint.
@@ -295,7 +335,10 @@ pub fn staff_alert(
     now: DateTime<Utc>,
 ) -> Result<Vec<Written>> {
     let mut written = Vec::new();
-    let channels = [(Channel::Email, Some(staff.email.clone())), (Channel::Sms, staff.phone.clone())];
+    let channels = [
+        (Channel::Email, Some(staff.email.clone())),
+        (Channel::Sms, staff.phone.clone()),
+    ];
     for (channel, address) in channels {
         let Some(address) = address else { continue };
         let vars = TemplateVars {
@@ -309,9 +352,21 @@ pub fn staff_alert(
             staff_name: Some(staff.name.clone()),
             complaint_summary: Some(summary.to_owned()),
         };
-        let signature = tenant.settings.sms_signature.clone().unwrap_or_else(|| tenant.name.clone());
-        let rendered =
-            templates::render(conn, &tenant.tenant, kind, channel, &tenant.locale, &signature, None, &vars)?;
+        let signature = tenant
+            .settings
+            .sms_signature
+            .clone()
+            .unwrap_or_else(|| tenant.name.clone());
+        let rendered = templates::render(
+            conn,
+            &tenant.tenant,
+            kind,
+            channel,
+            &tenant.locale,
+            &signature,
+            None,
+            &vars,
+        )?;
         let message = NewMessage {
             kind,
             occasion: format!("{occasion}:{}:{}", staff.id, channel.as_str()),
@@ -337,7 +392,12 @@ pub fn staff_alert(
             send_at: now,
         };
         if let Some(id) = outbox::insert(conn, &tenant.tenant, &message, now)? {
-            written.push(Written { id, kind, channel, status: MessageStatus::Pending });
+            written.push(Written {
+                id,
+                kind,
+                channel,
+                status: MessageStatus::Pending,
+            });
         }
     }
     Ok(written)

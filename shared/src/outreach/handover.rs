@@ -35,11 +35,16 @@ pub struct Ready {
 /// Each claimed message either ready to send or already decided (deferred, suppressed).
 pub enum Handover {
     Ready(Box<Ready>),
-    Decided(Claimed, Outcome),
+    Decided(Box<(Claimed, Outcome)>),
 }
 
 /// Prepares a claimed batch: one transaction for all of it.
-pub fn prepare(conn: &mut AnyConnection, public_base_url: &str, batch: Vec<Claimed>, now: DateTime<Utc>) -> Result<Vec<Handover>> {
+pub fn prepare(
+    conn: &mut AnyConnection,
+    public_base_url: &str,
+    batch: Vec<Claimed>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Handover>> {
     let mut cache = FactsCache::default();
     write_transaction(conn, |conn| {
         let mut prepared = Vec::with_capacity(batch.len());
@@ -64,27 +69,36 @@ fn prepare_one(
     if let (true, Some((zone, window))) = (for_client, quiet) {
         let allowed = rules::next_allowed(zone, window, now);
         if allowed > now {
-            let outcome = Outcome::RetryAt { at: allowed, error: String::new(), provider: None, quiet_hours: true };
-            return Ok(Handover::Decided(claimed, outcome));
+            let outcome = Outcome::RetryAt {
+                at: allowed,
+                error: String::new(),
+                provider: None,
+                quiet_hours: true,
+            };
+            return Ok(Handover::Decided(Box::new((claimed, outcome))));
         }
     }
     if let Some(client_id) = claimed.client_id.as_deref().filter(|_| for_client) {
-        let (consent, erased, deleted, opted_out): (bool, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>) =
-            clients::table
-                .left_join(
-                    client_care::table.on(client_care::tenant_id
-                        .eq(clients::tenant_id)
-                        .and(client_care::client_id.eq(clients::id))),
-                )
-                .filter(clients::tenant_id.eq(&claimed.tenant_id))
-                .filter(clients::id.eq(client_id))
-                .select((
-                    clients::marketing_consent,
-                    clients::erased_at,
-                    clients::deleted_at,
-                    client_care::opted_out_at.nullable(),
-                ))
-                .first(conn)?;
+        let (consent, erased, deleted, opted_out): (
+            bool,
+            Option<NaiveDateTime>,
+            Option<NaiveDateTime>,
+            Option<NaiveDateTime>,
+        ) = clients::table
+            .left_join(
+                client_care::table.on(client_care::tenant_id
+                    .eq(clients::tenant_id)
+                    .and(client_care::client_id.eq(clients::id))),
+            )
+            .filter(clients::tenant_id.eq(&claimed.tenant_id))
+            .filter(clients::id.eq(client_id))
+            .select((
+                clients::marketing_consent,
+                clients::erased_at,
+                clients::deleted_at,
+                client_care::opted_out_at.nullable(),
+            ))
+            .first(conn)?;
         let reason = if erased.is_some() || deleted.is_some() {
             Some(SuppressionReason::Erased)
         } else if claimed.kind.is_marketing() && opted_out.is_some() {
@@ -95,7 +109,7 @@ fn prepare_one(
             None
         };
         if let Some(reason) = reason {
-            return Ok(Handover::Decided(claimed, Outcome::Suppressed { reason }));
+            return Ok(Handover::Decided(Box::new((claimed, Outcome::Suppressed { reason }))));
         }
     }
 
@@ -115,7 +129,15 @@ fn prepare_one(
             match survey {
                 Some((survey_id, expires)) => {
                     let (token, hash) = outbox::new_link_token();
-                    outbox::store_link_token(conn, &claimed, "survey", &survey_id, &hash, Some(expires.and_utc()), now)?;
+                    outbox::store_link_token(
+                        conn,
+                        &claimed,
+                        "survey",
+                        &survey_id,
+                        &hash,
+                        Some(expires.and_utc()),
+                        now,
+                    )?;
                     Some(format!("{base}/s/{token}"))
                 }
                 None => None,
@@ -133,7 +155,10 @@ fn prepare_one(
     if needs_token {
         let Some(link) = &link else {
             let error = "the message's link has nothing to point to (its survey is gone)".to_owned();
-            return Ok(Handover::Decided(claimed, Outcome::Failed { error, provider: None }));
+            return Ok(Handover::Decided(Box::new((
+                claimed,
+                Outcome::Failed { error, provider: None },
+            ))));
         };
         // The stored text holds `BASE/s/{token}`; the link made here is `BASE/s/TOKEN`.
         let token = link.rsplit('/').next().unwrap_or_default();

@@ -72,7 +72,12 @@ struct InsertRow<'a> {
 
 /// Writes the message unless its occasion already has one (then `None`: a rerun, a second
 /// worker or a retry of the same decision changes nothing).
-pub fn insert(conn: &mut AnyConnection, tenant: &Tenant, message: &NewMessage, now: DateTime<Utc>) -> Result<Option<MessageId>> {
+pub fn insert(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    message: &NewMessage,
+    now: DateTime<Utc>,
+) -> Result<Option<MessageId>> {
     let id = MessageId::new();
     let waiting = matches!(message.status, MessageStatus::Pending | MessageStatus::Deferred);
     let row = InsertRow {
@@ -100,12 +105,14 @@ pub fn insert(conn: &mut AnyConnection, tenant: &Tenant, message: &NewMessage, n
         updated_at: to_db_time(now),
     };
     let inserted = match conn {
-        AnyConnection::Postgresql(pg) => {
-            diesel::insert_into(messages::table).values(&row).on_conflict_do_nothing().execute(pg)?
-        }
-        AnyConnection::Sqlite(sqlite) => {
-            diesel::insert_into(messages::table).values(&row).on_conflict_do_nothing().execute(sqlite)?
-        }
+        AnyConnection::Postgresql(pg) => diesel::insert_into(messages::table)
+            .values(&row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        AnyConnection::Sqlite(sqlite) => diesel::insert_into(messages::table)
+            .values(&row)
+            .on_conflict_do_nothing()
+            .execute(sqlite)?,
     };
     Ok((inserted == 1).then_some(id))
 }
@@ -181,7 +188,11 @@ impl TryFrom<Row> for MessageView {
             kind: MessageKind::from_db(&row.kind)?,
             channel: Channel::from_db(&row.channel)?,
             status: MessageStatus::from_db(&row.status)?,
-            suppression_reason: row.suppression_reason.as_deref().map(SuppressionReason::from_db).transpose()?,
+            suppression_reason: row
+                .suppression_reason
+                .as_deref()
+                .map(SuppressionReason::from_db)
+                .transpose()?,
             id: row.id,
             occasion: row.occasion,
             client_id: row.client_id,
@@ -243,7 +254,11 @@ pub fn list(
     if let Some(client) = filter.client_id {
         query = query.filter(messages::client_id.eq(client.to_string()));
     }
-    let rows = query.load::<Row>(conn)?.into_iter().map(MessageView::try_from).collect::<Result<Vec<_>>>()?;
+    let rows = query
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(MessageView::try_from)
+        .collect::<Result<Vec<_>>>()?;
     Ok(Page::from_rows(rows, page, |message| message.id.clone()))
 }
 
@@ -257,7 +272,9 @@ pub fn get(conn: &mut AnyConnection, tenant: &Tenant, actor: &Actor, id: Message
         .ok_or(Error::NotFound)?;
     let view = MessageView::try_from(row)?;
     let visible = actor.is_hq()
-        || actor.store_id.is_some_and(|store| view.store_id.as_deref() == Some(store.to_string().as_str()));
+        || actor
+            .store_id
+            .is_some_and(|store| view.store_id.as_deref() == Some(store.to_string().as_str()));
     if visible {
         Ok(view)
     } else {
@@ -266,10 +283,22 @@ pub fn get(conn: &mut AnyConnection, tenant: &Tenant, actor: &Actor, id: Message
 }
 
 /// Staff retry a failed message: it goes again at once, with a fresh count of attempts.
-pub fn retry(conn: &mut AnyConnection, tenant: &Tenant, actor: &Actor, id: MessageId, now: DateTime<Utc>) -> Result<MessageView> {
+pub fn retry(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    actor: &Actor,
+    id: MessageId,
+    now: DateTime<Utc>,
+) -> Result<MessageView> {
     let current = get(conn, tenant, actor, id)?;
     if current.status != MessageStatus::Failed {
-        return Err(Error::conflict("not_failed", format!("only a failed message can be retried; this one is {}", current.status.as_str())));
+        return Err(Error::conflict(
+            "not_failed",
+            format!(
+                "only a failed message can be retried; this one is {}",
+                current.status.as_str()
+            ),
+        ));
     }
     diesel::update(messages::table)
         .filter(messages::tenant_id.eq(tenant.key()))
@@ -286,11 +315,20 @@ pub fn retry(conn: &mut AnyConnection, tenant: &Tenant, actor: &Actor, id: Messa
 }
 
 /// Staff cancel a message that has not gone (pending, deferred or failed).
-pub fn cancel(conn: &mut AnyConnection, tenant: &Tenant, actor: &Actor, id: MessageId, now: DateTime<Utc>) -> Result<MessageView> {
+pub fn cancel(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    actor: &Actor,
+    id: MessageId,
+    now: DateTime<Utc>,
+) -> Result<MessageView> {
     let current = get(conn, tenant, actor, id)?;
     let cancellable = [MessageStatus::Pending, MessageStatus::Deferred, MessageStatus::Failed];
     if !cancellable.contains(&current.status) {
-        return Err(Error::conflict("not_cancellable", format!("a {} message cannot be cancelled", current.status.as_str())));
+        return Err(Error::conflict(
+            "not_cancellable",
+            format!("a {} message cannot be cancelled", current.status.as_str()),
+        ));
     }
     let changed = diesel::update(messages::table)
         .filter(messages::tenant_id.eq(tenant.key()))
@@ -319,7 +357,11 @@ pub fn suppress_waiting(
     reason: SuppressionReason,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let waiting = [MessageStatus::Pending.as_str(), MessageStatus::Deferred.as_str(), MessageStatus::Failed.as_str()];
+    let waiting = [
+        MessageStatus::Pending.as_str(),
+        MessageStatus::Deferred.as_str(),
+        MessageStatus::Failed.as_str(),
+    ];
     let mut update = diesel::update(messages::table)
         .filter(messages::tenant_id.eq(tenant.key()))
         .filter(messages::client_id.eq(client.to_string()))
@@ -339,12 +381,21 @@ pub fn suppress_waiting(
 }
 
 /// Cancels the survey message of a voided visit if it has not gone.
-pub fn cancel_for_visit(conn: &mut AnyConnection, tenant: &Tenant, visit_id: &str, now: DateTime<Utc>) -> Result<usize> {
+pub fn cancel_for_visit(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    visit_id: &str,
+    now: DateTime<Utc>,
+) -> Result<usize> {
     Ok(diesel::update(messages::table)
         .filter(messages::tenant_id.eq(tenant.key()))
         .filter(messages::visit_id.eq(visit_id))
         .filter(messages::kind.eq(MessageKind::Survey.as_str()))
-        .filter(messages::status.eq_any([MessageStatus::Pending.as_str(), MessageStatus::Deferred.as_str(), MessageStatus::Failed.as_str()]))
+        .filter(messages::status.eq_any([
+            MessageStatus::Pending.as_str(),
+            MessageStatus::Deferred.as_str(),
+            MessageStatus::Failed.as_str(),
+        ]))
         .set((
             messages::status.eq(MessageStatus::Cancelled.as_str()),
             messages::next_attempt_at.eq(None::<NaiveDateTime>),
@@ -502,12 +553,25 @@ pub fn store_link_token(
 /// What became of one claimed message.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Sent { provider: String, provider_message_id: Option<String> },
+    Sent {
+        provider: String,
+        provider_message_id: Option<String>,
+    },
     /// Try again at `at` (after backoff, or the morning after quiet hours).
-    RetryAt { at: DateTime<Utc>, error: String, provider: Option<String>, quiet_hours: bool },
-    Failed { error: String, provider: Option<String> },
+    RetryAt {
+        at: DateTime<Utc>,
+        error: String,
+        provider: Option<String>,
+        quiet_hours: bool,
+    },
+    Failed {
+        error: String,
+        provider: Option<String>,
+    },
     /// Decided at send time not to send (consent withdrawn, client erased since).
-    Suppressed { reason: SuppressionReason },
+    Suppressed {
+        reason: SuppressionReason,
+    },
 }
 
 /// Records the outcome if this worker still holds the claim; `false` when it lost it (its
@@ -520,7 +584,10 @@ pub fn record(conn: &mut AnyConnection, claimed: &Claimed, outcome: &Outcome, no
         .filter(messages::attempts.eq(claimed.attempt));
     let now_db = to_db_time(now);
     let changed = match outcome {
-        Outcome::Sent { provider, provider_message_id } => diesel::update(target)
+        Outcome::Sent {
+            provider,
+            provider_message_id,
+        } => diesel::update(target)
             .set((
                 messages::status.eq(MessageStatus::Sent.as_str()),
                 messages::suppression_reason.eq(None::<String>),
@@ -531,14 +598,23 @@ pub fn record(conn: &mut AnyConnection, claimed: &Claimed, outcome: &Outcome, no
                 messages::updated_at.eq(now_db),
             ))
             .execute(conn)?,
-        Outcome::RetryAt { at, error, provider, quiet_hours } => {
+        Outcome::RetryAt {
+            at,
+            error,
+            provider,
+            quiet_hours,
+        } => {
             let (status, reason) = if *quiet_hours {
                 (MessageStatus::Deferred, Some(SuppressionReason::QuietHours.as_str()))
             } else {
                 (MessageStatus::Pending, None)
             };
             // Waiting for quiet hours to end is not an attempt.
-            let attempts = if *quiet_hours { claimed.attempt - 1 } else { claimed.attempt };
+            let attempts = if *quiet_hours {
+                claimed.attempt - 1
+            } else {
+                claimed.attempt
+            };
             diesel::update(target)
                 .set((
                     messages::status.eq(status.as_str()),

@@ -26,7 +26,9 @@ pub fn local_instant(zone: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc
 /// The day a birthday falls on in `year`: 29 February is kept on 28 February in common years.
 pub fn birthday_in(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, month, day).or_else(|| {
-        (month == 2 && day == 29).then(|| NaiveDate::from_ymd_opt(year, 2, 28)).flatten()
+        (month == 2 && day == 29)
+            .then(|| NaiveDate::from_ymd_opt(year, 2, 28))
+            .flatten()
     })
 }
 
@@ -65,7 +67,11 @@ pub fn next_allowed(zone: Tz, quiet: QuietHours, now: DateTime<Utc>) -> DateTime
     }
     let today = local.date_naive();
     // A window wrapping midnight that we are in before midnight ends tomorrow morning.
-    let end_date = if quiet.start > quiet.end && time >= quiet.start { today + Duration::days(1) } else { today };
+    let end_date = if quiet.start > quiet.end && time >= quiet.start {
+        today + Duration::days(1)
+    } else {
+        today
+    };
     local_instant(zone, end_date, quiet.end).max(now)
 }
 
@@ -79,10 +85,17 @@ pub fn dormant_after(base_days: u32, personal_rhythm: bool, min_visits: u32, vis
     }
     let mut sorted = visits.to_vec();
     sorted.sort_unstable();
-    let mut gaps: Vec<i64> = sorted.windows(2).map(|pair| (pair[1] - pair[0]).num_seconds()).collect();
+    let mut gaps: Vec<i64> = sorted
+        .windows(2)
+        .map(|pair| (pair[1] - pair[0]).num_seconds())
+        .collect();
     gaps.sort_unstable();
     let middle = gaps.len() / 2;
-    let median = if gaps.len() % 2 == 0 { (gaps[middle - 1] + gaps[middle]) / 2 } else { gaps[middle] };
+    let median = if gaps.len() % 2 == 0 {
+        (gaps[middle - 1] + gaps[middle]) / 2
+    } else {
+        gaps[middle]
+    };
     Duration::seconds(median.saturating_mul(2)).max(base)
 }
 
@@ -111,8 +124,14 @@ mod tests {
     #[test]
     fn ten_oclock_in_shanghai_and_london() {
         let day = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
-        assert_eq!(local_instant(chrono_tz::Asia::Shanghai, day, hm(10, 0)), utc("2026-07-01T02:00:00Z"));
-        assert_eq!(local_instant(chrono_tz::Europe::London, day, hm(10, 0)), utc("2026-07-01T09:00:00Z"));
+        assert_eq!(
+            local_instant(chrono_tz::Asia::Shanghai, day, hm(10, 0)),
+            utc("2026-07-01T02:00:00Z")
+        );
+        assert_eq!(
+            local_instant(chrono_tz::Europe::London, day, hm(10, 0)),
+            utc("2026-07-01T09:00:00Z")
+        );
     }
 
     #[test]
@@ -141,11 +160,20 @@ mod tests {
         let shanghai = chrono_tz::Asia::Shanghai;
         let at = hm(10, 0);
         assert_eq!(birthday_due(shanghai, 3, 14, at, utc("2026-03-14T01:59:00Z")), None);
-        assert_eq!(birthday_due(shanghai, 3, 14, at, utc("2026-03-14T02:00:00Z")), Some(2026));
+        assert_eq!(
+            birthday_due(shanghai, 3, 14, at, utc("2026-03-14T02:00:00Z")),
+            Some(2026)
+        );
         // Late the same local day (23:30 in Shanghai) still counts; the next day does not.
-        assert_eq!(birthday_due(shanghai, 3, 14, at, utc("2026-03-14T15:30:00Z")), Some(2026));
+        assert_eq!(
+            birthday_due(shanghai, 3, 14, at, utc("2026-03-14T15:30:00Z")),
+            Some(2026)
+        );
         assert_eq!(birthday_due(shanghai, 3, 14, at, utc("2026-03-14T16:30:00Z")), None);
-        assert_eq!(birthday_due(shanghai, 2, 29, at, utc("2027-02-28T03:00:00Z")), Some(2027));
+        assert_eq!(
+            birthday_due(shanghai, 2, 29, at, utc("2027-02-28T03:00:00Z")),
+            Some(2027)
+        );
     }
 
     #[test]
@@ -153,21 +181,35 @@ mod tests {
         let quiet = QuietHours::parse("21:00", "09:00").unwrap();
         let shanghai = chrono_tz::Asia::Shanghai;
         // 22:00 local → 09:00 the next day.
-        assert_eq!(next_allowed(shanghai, quiet, utc("2026-05-01T14:00:00Z")), utc("2026-05-02T01:00:00Z"));
+        assert_eq!(
+            next_allowed(shanghai, quiet, utc("2026-05-01T14:00:00Z")),
+            utc("2026-05-02T01:00:00Z")
+        );
         // 07:00 local → 09:00 the same day.
-        assert_eq!(next_allowed(shanghai, quiet, utc("2026-05-01T23:00:00Z")), utc("2026-05-02T01:00:00Z"));
+        assert_eq!(
+            next_allowed(shanghai, quiet, utc("2026-05-01T23:00:00Z")),
+            utc("2026-05-02T01:00:00Z")
+        );
         // 12:00 local: now.
-        assert_eq!(next_allowed(shanghai, quiet, utc("2026-05-01T04:00:00Z")), utc("2026-05-01T04:00:00Z"));
+        assert_eq!(
+            next_allowed(shanghai, quiet, utc("2026-05-01T04:00:00Z")),
+            utc("2026-05-01T04:00:00Z")
+        );
     }
 
     #[test]
     fn personal_rhythm_is_twice_the_median_and_never_under_the_base() {
         let days = |list: &[i64]| -> Vec<DateTime<Utc>> {
-            list.iter().map(|d| utc("2026-01-01T00:00:00Z") + Duration::days(*d)).collect()
+            list.iter()
+                .map(|d| utc("2026-01-01T00:00:00Z") + Duration::days(*d))
+                .collect()
         };
         assert_eq!(dormant_after(60, true, 3, &days(&[0, 40, 80, 120])), Duration::days(80));
         assert_eq!(dormant_after(60, true, 3, &days(&[0, 10, 20])), Duration::days(60));
-        assert_eq!(dormant_after(60, false, 3, &days(&[0, 40, 80, 120])), Duration::days(60));
+        assert_eq!(
+            dormant_after(60, false, 3, &days(&[0, 40, 80, 120])),
+            Duration::days(60)
+        );
         assert_eq!(dormant_after(60, true, 3, &days(&[0, 90])), Duration::days(60));
     }
 
@@ -177,7 +219,10 @@ mod tests {
         assert_eq!(retry_delay(720, 3, 0.5, None), Duration::seconds(2880));
         assert!(retry_delay(720, 1, 0.0, None) >= Duration::seconds(576));
         assert!(retry_delay(720, 1, 1.0, None) <= Duration::seconds(864));
-        assert_eq!(retry_delay(720, 1, 0.5, Some(Duration::seconds(7))), Duration::seconds(7));
+        assert_eq!(
+            retry_delay(720, 1, 0.5, Some(Duration::seconds(7))),
+            Duration::seconds(7)
+        );
         // Six attempts with the defaults span about six hours.
         let total: i64 = (1..6).map(|a| retry_delay(720, a, 0.5, None).num_minutes()).sum();
         assert!((330..=400).contains(&total), "{total}");

@@ -159,17 +159,31 @@ impl CareSettings {
         errors.check("quiet_end", QuietHours::parse(&self.quiet_start, &self.quiet_end));
         if let Some(provider) = &self.sms_provider {
             if !matches!(provider.as_str(), "twilio" | "aliyun" | "tencent" | "file") {
-                errors.push("sms_provider", "invalid_choice", "must be one of: twilio, aliyun, tencent, file");
+                errors.push(
+                    "sms_provider",
+                    "invalid_choice",
+                    "must be one of: twilio, aliyun, tencent, file",
+                );
             }
         }
         if let Some(signature) = &self.sms_signature {
             let length = signature.chars().count();
             if !(2..=12).contains(&length) || signature.contains(['【', '】']) {
-                errors.push("sms_signature", "invalid_signature", "must be 2 to 12 characters, without 【】");
+                errors.push(
+                    "sms_signature",
+                    "invalid_signature",
+                    "must be 2 to 12 characters, without 【】",
+                );
             }
         }
-        for (field, text) in [("birthday_offer", &self.birthday_offer), ("wake_up_offer", &self.wake_up_offer)] {
-            if text.zh_cn.trim().is_empty() || text.en.trim().is_empty() || text.zh_cn.len() > 200 || text.en.len() > 200
+        for (field, text) in [
+            ("birthday_offer", &self.birthday_offer),
+            ("wake_up_offer", &self.wake_up_offer),
+        ] {
+            if text.zh_cn.trim().is_empty()
+                || text.en.trim().is_empty()
+                || text.zh_cn.len() > 200
+                || text.en.len() > 200
             {
                 errors.push(field, "invalid_text", "both texts are required, up to 200 bytes");
             }
@@ -195,7 +209,10 @@ pub fn load(conn: &mut AnyConnection, tenant: &Tenant) -> crate::Result<Versione
         .first(conn)
         .optional()?;
     match row {
-        None => Ok(VersionedSettings { settings: CareSettings::default(), version: 0 }),
+        None => Ok(VersionedSettings {
+            settings: CareSettings::default(),
+            version: 0,
+        }),
         Some((json, version)) => {
             let settings = serde_json::from_str(&json)
                 .map_err(|error| crate::Error::Internal(format!("stored settings do not parse: {error}")))?;
@@ -237,7 +254,10 @@ pub fn save(
             ))
             .execute(conn)?;
     }
-    Ok(VersionedSettings { settings: settings.clone(), version })
+    Ok(VersionedSettings {
+        settings: settings.clone(),
+        version,
+    })
 }
 
 #[cfg(test)]
@@ -270,7 +290,9 @@ mod tests {
             sms_provider: Some("pigeon".into()),
             ..CareSettings::default()
         };
-        let Err(crate::Error::Validation(errors)) = settings.validate() else { panic!("accepted") };
+        let Err(crate::Error::Validation(errors)) = settings.validate() else {
+            panic!("accepted")
+        };
         let fields: Vec<_> = errors.0.iter().map(|e| e.field.as_str()).collect();
         assert!(fields.contains(&"survey_delay_hours"));
         assert!(fields.contains(&"birthday_time"));

@@ -56,7 +56,9 @@ pub fn birthdays(conn: &mut AnyConnection, context: &SweepContext, now: DateTime
     let mut cache = FactsCache::default();
     let mut stats = SweepStats::default();
     for (tenant_id, client_id, month, day, home_store, greeted) in rows {
-        let (Some(month), Some(day)) = (month, day) else { continue };
+        let (Some(month), Some(day)) = (month, day) else {
+            continue;
+        };
         if !candidates.contains(&(month as u32, day as u32)) {
             continue;
         }
@@ -66,7 +68,9 @@ pub fn birthdays(conn: &mut AnyConnection, context: &SweepContext, now: DateTime
         }
         let store = cache.store(conn, &facts, home_store.as_deref())?;
         let at = facts.settings.birthday_time();
-        let Some(year) = rules::birthday_due(store.zone, month as u32, day as u32, at, now) else { continue };
+        let Some(year) = rules::birthday_due(store.zone, month as u32, day as u32, at, now) else {
+            continue;
+        };
         if greeted.is_some_and(|greeted| greeted >= year) {
             continue;
         }
@@ -131,12 +135,22 @@ pub fn surveys(conn: &mut AnyConnection, context: &SweepContext, now: DateTime<U
                 };
             }
             #[allow(clippy::type_complexity)]
-            let rows: Vec<(String, String, String, String, NaiveDateTime, String, Option<NaiveDateTime>)> =
-                match conn {
-                    AnyConnection::Postgresql(pg) => due!().for_update().skip_locked().load(pg)?,
-                    AnyConnection::Sqlite(sqlite) => due!().load(sqlite)?,
-                };
-            let mut stats = SweepStats { matched: rows.len(), created: Vec::new() };
+            let rows: Vec<(
+                String,
+                String,
+                String,
+                String,
+                NaiveDateTime,
+                String,
+                Option<NaiveDateTime>,
+            )> = match conn {
+                AnyConnection::Postgresql(pg) => due!().for_update().skip_locked().load(pg)?,
+                AnyConnection::Sqlite(sqlite) => due!().load(sqlite)?,
+            };
+            let mut stats = SweepStats {
+                matched: rows.len(),
+                created: Vec::new(),
+            };
             for (tenant_id, visit_id, client_id, store_id, completed_at, status, due) in &rows {
                 let facts = cache.tenant(conn, tenant_id)?;
                 diesel::update(visits::table)
@@ -152,7 +166,17 @@ pub fn surveys(conn: &mut AnyConnection, context: &SweepContext, now: DateTime<U
                 let locale = client.locale.clone().unwrap_or_else(|| facts.locale.clone());
                 let survey_id = SurveyId::new().to_string();
                 let expires = now + Duration::days(i64::from(facts.settings.survey_valid_days));
-                let inserted = insert_survey(conn, &facts.tenant.key(), &survey_id, visit_id, client_id, store_id, &locale, now, expires)?;
+                let inserted = insert_survey(
+                    conn,
+                    &facts.tenant.key(),
+                    &survey_id,
+                    visit_id,
+                    client_id,
+                    store_id,
+                    &locale,
+                    now,
+                    expires,
+                )?;
                 if !inserted {
                     continue;
                 }
@@ -213,12 +237,14 @@ fn insert_survey(
         surveys::expires_at.eq(to_db_time(expires)),
     );
     let inserted = match conn {
-        AnyConnection::Postgresql(pg) => {
-            diesel::insert_into(surveys::table).values(values).on_conflict_do_nothing().execute(pg)?
-        }
-        AnyConnection::Sqlite(sqlite) => {
-            diesel::insert_into(surveys::table).values(values).on_conflict_do_nothing().execute(sqlite)?
-        }
+        AnyConnection::Postgresql(pg) => diesel::insert_into(surveys::table)
+            .values(values)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        AnyConnection::Sqlite(sqlite) => diesel::insert_into(surveys::table)
+            .values(values)
+            .on_conflict_do_nothing()
+            .execute(sqlite)?,
     };
     Ok(inserted == 1)
 }
@@ -243,9 +269,14 @@ pub fn wake_ups(conn: &mut AnyConnection, context: &SweepContext, now: DateTime<
                 AnyConnection::Postgresql(pg) => due!().for_update().skip_locked().load(pg)?,
                 AnyConnection::Sqlite(sqlite) => due!().load(sqlite)?,
             };
-            let mut stats = SweepStats { matched: rows.len(), created: Vec::new() };
+            let mut stats = SweepStats {
+                matched: rows.len(),
+                created: Vec::new(),
+            };
             for (tenant_id, client_id) in &rows {
-                stats.created.extend(wake_up_one(conn, context, &mut cache, tenant_id, client_id, now)?);
+                stats
+                    .created
+                    .extend(wake_up_one(conn, context, &mut cache, tenant_id, client_id, now)?);
             }
             Ok(stats)
         })?;
@@ -280,7 +311,9 @@ fn wake_up_one(
             ))
             .execute(conn)
     };
-    let Some(last_visit) = client.last_visit_at.filter(|_| client.erased_at.is_none() && client.deleted_at.is_none())
+    let Some(last_visit) = client
+        .last_visit_at
+        .filter(|_| client.erased_at.is_none() && client.deleted_at.is_none())
     else {
         set(conn, None, care.spell_visit_at, care.wake_ups_in_spell)?;
         return Ok(None);
@@ -290,7 +323,11 @@ fn wake_up_one(
         return Ok(None);
     }
     // A visit since the spell began ends it: a new one starts from the latest visit.
-    let sent_in_spell = if care.spell_visit_at == Some(last_visit) { care.wake_ups_in_spell } else { 0 };
+    let sent_in_spell = if care.spell_visit_at == Some(last_visit) {
+        care.wake_ups_in_spell
+    } else {
+        0
+    };
     if sent_in_spell >= settings.wake_ups_per_spell as i32 {
         set(conn, None, Some(last_visit), sent_in_spell)?;
         return Ok(None);
@@ -307,8 +344,12 @@ fn wake_up_one(
             Vec::new()
         };
         let history: Vec<DateTime<Utc>> = history.into_iter().map(|at| at.and_utc()).collect();
-        let threshold =
-            rules::dormant_after(settings.dormant_days, settings.personal_rhythm, settings.rhythm_min_visits, &history);
+        let threshold = rules::dormant_after(
+            settings.dormant_days,
+            settings.personal_rhythm,
+            settings.rhythm_min_visits,
+            &history,
+        );
         let dormant_at = last_visit.and_utc() + threshold;
         if now < dormant_at {
             set(conn, Some(dormant_at), Some(last_visit), 0)?;
@@ -348,9 +389,14 @@ pub fn escalations(conn: &mut AnyConnection, context: &SweepContext, now: DateTi
     loop {
         let batch = write_transaction(conn, |conn| {
             let due = crate::complaints::due(conn, now, context.batch)?;
-            let mut stats = SweepStats { matched: due.len(), created: Vec::new() };
+            let mut stats = SweepStats {
+                matched: due.len(),
+                created: Vec::new(),
+            };
             for (tenant_id, id) in &due {
-                stats.created.extend(crate::complaints::escalate_due(conn, &mut cache, tenant_id, id, now)?);
+                stats
+                    .created
+                    .extend(crate::complaints::escalate_due(conn, &mut cache, tenant_id, id, now)?);
             }
             Ok(stats)
         })?;

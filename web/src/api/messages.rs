@@ -43,8 +43,15 @@ pub async fn list(
         return Err(errors.into());
     };
     let page = PageRequest::parse(query.limit, query.cursor)?;
-    let filter = MessageFilter { kind, status, client_id };
-    let messages = state.db.read(move |conn| outbox::list(conn, &auth.tenant, &auth.actor, &filter, &page)).await?;
+    let filter = MessageFilter {
+        kind,
+        status,
+        client_id,
+    };
+    let messages = state
+        .db
+        .read(move |conn| outbox::list(conn, &auth.tenant, &auth.actor, &filter, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::from(messages)))
 }
 
@@ -58,7 +65,10 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let auth = auth.0;
     let id = path_id(&id, MessageId::parse)?;
-    let message = state.db.read(move |conn| outbox::get(conn, &auth.tenant, &auth.actor, id)).await?;
+    let message = state
+        .db
+        .read(move |conn| outbox::get(conn, &auth.tenant, &auth.actor, id))
+        .await?;
     Ok(HttpResponse::Ok().json(message))
 }
 
@@ -73,7 +83,10 @@ pub async fn retry(
     let auth = auth.0;
     let id = path_id(&id, MessageId::parse)?;
     let now = state.now();
-    let message = state.db.write(move |conn| outbox::retry(conn, &auth.tenant, &auth.actor, id, now)).await?;
+    let message = state
+        .db
+        .write(move |conn| outbox::retry(conn, &auth.tenant, &auth.actor, id, now))
+        .await?;
     Ok(HttpResponse::Ok().json(message))
 }
 
@@ -88,6 +101,9 @@ pub async fn cancel(
     let auth = auth.0;
     let id = path_id(&id, MessageId::parse)?;
     let now = state.now();
-    let message = state.db.write(move |conn| outbox::cancel(conn, &auth.tenant, &auth.actor, id, now)).await?;
+    let message = state
+        .db
+        .write(move |conn| outbox::cancel(conn, &auth.tenant, &auth.actor, id, now))
+        .await?;
     Ok(HttpResponse::Ok().json(message))
 }

@@ -37,6 +37,9 @@ pub async fn replace(
     new.validate()?;
     let expected = if_match(&req);
     let now = state.now();
-    let saved = state.db.write(move |conn| settings::save(conn, &tenant, &new, expected, now)).await?;
+    let saved = state
+        .db
+        .write(move |conn| settings::save(conn, &tenant, &new, expected, now))
+        .await?;
     Ok(with_etag(StatusCode::OK, saved.version, &saved.settings))
 }

@@ -16,7 +16,11 @@ pub enum SendOutcome {
     Sent { provider_message_id: Option<String> },
     /// Worth retrying later: connect errors, timeouts, 429, 5xx, throttling codes, SMTP 4xx.
     /// `retry_after` is the provider's own hint (e.g. HTTP `Retry-After`), when it gave one.
-    Transient { code: Option<String>, error: String, retry_after: Option<Duration> },
+    Transient {
+        code: Option<String>,
+        error: String,
+        retry_after: Option<Duration>,
+    },
     /// Will never succeed as is: invalid number, recipient unsubscribed at the provider,
     /// SMTP 5xx for the recipient, bad credentials or a rejected signature.
     Permanent { code: Option<String>, error: String },

@@ -33,6 +33,8 @@ pub struct TenantFacts {
     pub name: String,
     pub zone: Tz,
     pub locale: String,
+    /// For reading staff phone numbers written without a country code.
+    pub country: Option<String>,
     pub settings: CareSettings,
 }
 
@@ -62,9 +64,9 @@ impl FactsCache {
         if let Some(facts) = self.tenants.get(tenant_id) {
             return Ok(facts.clone());
         }
-        let (name, timezone, locale): (String, String, String) = tenants::table
+        let (name, timezone, locale, country): (String, String, String, Option<String>) = tenants::table
             .filter(tenants::id.eq(tenant_id))
-            .select((tenants::name, tenants::timezone, tenants::locale))
+            .select((tenants::name, tenants::timezone, tenants::locale, tenants::country))
             .first(conn)?;
         let tenant = Tenant::for_automation(crate::domain::TenantId::from_db(tenant_id)?);
         let settings = settings::load(conn, &tenant)?.settings;
@@ -73,6 +75,7 @@ impl FactsCache {
             name,
             zone: zone(&timezone),
             locale,
+            country,
             settings,
         };
         self.tenants.insert(tenant_id.to_owned(), facts.clone());
@@ -335,10 +338,13 @@ pub fn staff_alert(
     now: DateTime<Utc>,
 ) -> Result<Vec<Written>> {
     let mut written = Vec::new();
-    let channels = [
-        (Channel::Email, Some(staff.email.clone())),
-        (Channel::Sms, staff.phone.clone()),
-    ];
+    // Staff phones are kept as typed; SMS providers need E.164.
+    let phone = staff
+        .phone
+        .as_deref()
+        .and_then(|raw| crate::domain::Phone::parse(raw, tenant.country.as_deref()).ok())
+        .map(crate::domain::Phone::into_inner);
+    let channels = [(Channel::Email, Some(staff.email.clone())), (Channel::Sms, phone)];
     for (channel, address) in channels {
         let Some(address) = address else { continue };
         let vars = TemplateVars {

@@ -109,6 +109,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// The collected errors as a 422.
+    pub fn into_error(self) -> Error {
+        Error::Validation(self)
+    }
+
     /// `Ok(value)` when no field failed, the collected errors otherwise.
     pub fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> Result<T> {
         if self.0.is_empty() {

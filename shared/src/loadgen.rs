@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::search::{client_terms, TermKind};
 use crate::tenancy::Tenant;
 use crate::visits::{NewVisit, VisitLine};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -83,7 +83,9 @@ pub fn seed_tenant(
             phone: Some(phone),
             email: None,
             gender: None,
-            birthday: Birthday::parse(&format!("{:02}-{:02}", rng.gen_range(1..=12), rng.gen_range(1..=28))).ok(),
+            // Spread over the 365 days of a common year, so that any day has ~1/365 of clients.
+            birthday: NaiveDate::from_yo_opt(2025, rng.gen_range(1..=365))
+                .and_then(|date| Birthday::parse(&date.format("%m-%d").to_string()).ok()),
             locale: None,
             preferred_channel: Channel::Sms,
             marketing_consent: rng.gen_bool(0.7),

@@ -81,7 +81,24 @@ async fn victim(app: &TestApp) -> (Session, Victim) {
         .await;
     assert_eq!(template.status, 201, "{}", template.text);
     let template_id = template.json["id"].as_str().unwrap().to_owned();
+    // A complaint, which writes alert messages to A's staff at once (the outbox).
+    let complaint = app
+        .post(
+            "/api/v1/complaints",
+            &owner.token,
+            &json!({ "client_id": client_id, "summary": format!("A complaint {marker}") }),
+        )
+        .await;
+    assert_eq!(complaint.status, 201, "{}", complaint.text);
+    let complaint_id = complaint.json["id"].as_str().unwrap().to_owned();
+    let messages = app.get("/api/v1/messages", &owner.token).await;
+    let message_id = messages.json["items"][0]["id"]
+        .as_str()
+        .expect("an alert in A's outbox")
+        .to_owned();
     let ids = BTreeMap::from([
+        ("complaints", complaint_id.clone()),
+        ("messages", message_id.clone()),
         ("exports", export_id.clone()),
         ("stores", store_id.clone()),
         ("staff", desk.staff_id.clone()),
@@ -91,6 +108,8 @@ async fn victim(app: &TestApp) -> (Session, Victim) {
         ("templates", template_id.clone()),
     ]);
     let secrets = vec![
+        complaint_id,
+        message_id,
         template_id,
         export_id,
         client_id,
@@ -118,6 +137,8 @@ fn id_for(victim: &Victim, collection: &str) -> String {
         "visits" | "visit" => "visits",
         "exports" | "export" => "exports",
         "templates" | "template" => "templates",
+        "complaints" | "complaint" => "complaints",
+        "messages" | "message" => "messages",
         other => panic!(
             "the isolation walker has no record of tenant A for `{other}`: create one in `victim()` \
              so the new route is checked"

@@ -116,10 +116,18 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
         None => None,
     };
 
+    let demo_outbox = demo_data.as_ref().map(|_| match &config.database_url {
+        DatabaseUrl::Sqlite(path) => path.with_file_name("outbox"),
+        DatabaseUrl::Postgres(_) => std::path::PathBuf::from("data/outbox"),
+    });
     let embedded_worker = config
         .embedded_worker
         .then(|| Care::from_config(&config, db.clone()))
-        .transpose()?;
+        .transpose()?
+        .map(|care| match &demo_outbox {
+            Some(dir) => care.with_development_outbox(dir.clone()),
+            None => care,
+        });
     let schedule = Schedule {
         sweep_every: config.worker_interval,
         deliver_every: config.worker_interval,
@@ -131,6 +139,14 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
     println!("salon-crm listening on {base}");
     if let Some(demo) = demo_data {
         print_demo(&base, &demo);
+        if let Some(dir) = &demo_outbox {
+            println!(
+                "  The care worker runs in this process; SMS it sends are written to {}/",
+                dir.display()
+            );
+            println!("  (set SMTP_URL and MAIL_FROM for email, SMS_PROVIDER for a real SMS provider).");
+            println!();
+        }
     }
 
     let (stop_worker, stopped) = watch::channel(false);

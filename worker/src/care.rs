@@ -86,6 +86,18 @@ impl Care {
         })
     }
 
+    /// For `web demo`: with no SMS provider configured, SMS are written as files under `dir`
+    /// (the `file` provider) instead of failing.
+    pub fn with_development_outbox(mut self, dir: std::path::PathBuf) -> Self {
+        if self.sms.default_provider().is_none() {
+            let mut config = self.sms.config().clone();
+            config.file = Some(crate::delivery::sms::FileConfig { dir });
+            config.default_provider = Some(SmsProviderKind::File);
+            self.sms = SmsGateway::new(config);
+        }
+        self
+    }
+
     /// One pass of every automation's sweep at `now`.
     pub async fn sweep(&self, now: DateTime<Utc>) -> shared::Result<SweepReport> {
         type Sweep =

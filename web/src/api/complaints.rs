@@ -97,13 +97,17 @@ pub async fn record_step(
     let mut errors = FieldErrors::default();
     let step = errors.check("step", Step::parse(&body.step));
     let note = errors.check("note", body.note.as_deref().map(|n| Text::parse(n, 1000)).transpose());
-    let (Some(step), Some(note)) = (step, note) else {
-        return Err(errors.into());
-    };
     let now = state.now();
     let complaint = state
         .db
-        .write(move |conn| complaints::record_step(conn, &auth, id, step, note.map(Text::into_inner), now))
+        .write(move |conn| {
+            // Another tenant's (or store's) complaint is absent, whatever the body says.
+            complaints::get(conn, &auth, id)?;
+            let (Some(step), Some(note)) = (step, note) else {
+                return Err(errors.into_error());
+            };
+            complaints::record_step(conn, &auth, id, step, note.map(Text::into_inner), now)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(complaint))
 }

@@ -719,7 +719,43 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(backend: Ba
     assert_eq!(pending, 0);
 }
 
+async fn an_erased_client_gets_nothing_more_and_their_export_lists_their_messages(backend: Backend) {
+    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    let client = salon
+        .client(json!({ "name": "许晴", "phone": "13800138015", "birthday": "04-04", "marketing_consent": true }))
+        .await;
+    // Decided at 22:00 local, so it waits for the morning.
+    salon.tick("2026-04-04T14:00:00Z").await;
+    let export = salon
+        .app
+        .get(&format!("/api/v1/clients/{client}/export"), &salon.owner.token)
+        .await;
+    assert_eq!(export.status, 200, "{}", export.text);
+    assert_eq!(export.json["messages"][0]["kind"], "birthday", "{}", export.text);
+    assert_eq!(export.json["messages"][0]["status"], "deferred");
+    let timeline = salon
+        .app
+        .get(&format!("/api/v1/clients/{client}/timeline"), &salon.owner.token)
+        .await;
+    assert!(timeline.text.contains("\"kind\":\"message\""), "{}", timeline.text);
+    let erased = salon
+        .app
+        .post(
+            &format!("/api/v1/clients/{client}/erase"),
+            &salon.owner.token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.text);
+    assert_eq!(salon.tick("2026-04-05T01:00:00Z").await["delivery"]["sent"], 0);
+    assert!(salon.sms.received().is_empty());
+    let message = &salon.messages("").await[0];
+    assert_eq!(message["status"], "suppressed");
+    assert_eq!(message["suppression_reason"], "erased");
+}
+
 both_backends!(
+    an_erased_client_gets_nothing_more_and_their_export_lists_their_messages,
     birthday_greeting_once_at_ten_local_time,
     a_late_sweep_still_greets_that_day_but_not_the_next,
     leap_day_birthdays_fall_on_the_28th_in_common_years,

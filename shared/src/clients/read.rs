@@ -249,12 +249,11 @@ fn normalize(text: &str) -> String {
         .collect()
 }
 
-/// What happened with a client, oldest first. Visits now; messages, surveys and complaints
-/// join as the worker and surveys arrive.
+/// What happened with a client, oldest first: visits and the messages the salon sent them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
-    /// visit (more kinds to come: message, survey, complaint).
+    /// visit or message.
     pub kind: String,
     pub id: String,
     /// A one-line summary for the front desk.
@@ -286,6 +285,22 @@ pub fn timeline(conn: &mut AnyConnection, auth: &Auth, id: ClientId) -> Result<V
             }
         })
         .collect();
+    for message in crate::outreach::outbox::for_client(conn, &auth.tenant, id)? {
+        entries.push(TimelineEntry {
+            at: message.sent_at.unwrap_or(message.created_at),
+            kind: "message".into(),
+            id: message.id.clone(),
+            summary: format!(
+                "{} by {}: {}",
+                message.kind.as_str(),
+                message.channel.as_str(),
+                message
+                    .suppression_reason
+                    .map_or(message.status.as_str(), |reason| reason.as_str())
+            ),
+            detail: serde_json::to_value(&message).unwrap_or_default(),
+        });
+    }
     entries.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     Ok(entries)
 }
@@ -296,9 +311,8 @@ pub struct ClientExport {
     pub exported_at: DateTime<Utc>,
     pub client: Client,
     pub visits: Vec<Visit>,
-    /// Messages sent to the client (the outbox arrives with the worker).
-    #[schema(value_type = Vec<Object>)]
-    pub messages: Vec<serde_json::Value>,
+    /// Every message the salon decided for the client (sent, suppressed or waiting).
+    pub messages: Vec<crate::outreach::outbox::MessageView>,
     /// Survey answers (arrive with surveys).
     #[schema(value_type = Vec<Object>)]
     pub surveys: Vec<serde_json::Value>,
@@ -329,7 +343,7 @@ pub fn export(
         exported_at: now,
         client: row.view(&currency, Some(sensitive))?,
         visits,
-        messages: Vec::new(),
+        messages: crate::outreach::outbox::for_client(conn, &auth.tenant, id)?,
         surveys: Vec::new(),
     })
 }

@@ -262,6 +262,21 @@ pub fn list(
     Ok(Page::from_rows(rows, page, |message| message.id.clone()))
 }
 
+/// Every message to one client, oldest first (their timeline and their data export). The
+/// caller has checked the client is visible.
+pub fn for_client(conn: &mut AnyConnection, tenant: &Tenant, client: ClientId) -> Result<Vec<MessageView>> {
+    messages::table
+        .filter(messages::tenant_id.eq(tenant.key()))
+        .filter(messages::client_id.eq(client.to_string()))
+        .order(messages::id.asc())
+        .limit(5000)
+        .select(Row::as_select())
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(MessageView::try_from)
+        .collect()
+}
+
 pub fn get(conn: &mut AnyConnection, tenant: &Tenant, actor: &Actor, id: MessageId) -> Result<MessageView> {
     let row = messages::table
         .filter(messages::tenant_id.eq(tenant.key()))

@@ -11,6 +11,7 @@ pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pages;
 pub mod problem;
 pub mod startup;
 pub mod state;

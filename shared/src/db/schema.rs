@@ -240,6 +240,14 @@ diesel::table! {
         expires_at -> Timestamp,
         answered_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
+        score_service -> Nullable<Integer>,
+        score_technician -> Nullable<Integer>,
+        score_environment -> Nullable<Integer>,
+        score_result -> Nullable<Integer>,
+        nps -> Nullable<Integer>,
+        comment -> Nullable<Text>,
+        overall_x100 -> Nullable<Integer>,
+        complaint_id -> Nullable<Text>,
     }
 }
 
@@ -278,6 +286,7 @@ diesel::table! {
         next_deadline_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        resolution_satisfaction -> Nullable<Integer>,
     }
 }
 

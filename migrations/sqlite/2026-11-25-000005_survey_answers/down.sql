@@ -1,0 +1,10 @@
+ALTER TABLE complaints DROP COLUMN resolution_satisfaction;
+DROP INDEX surveys_store_idx;
+ALTER TABLE surveys DROP COLUMN complaint_id;
+ALTER TABLE surveys DROP COLUMN overall_x100;
+ALTER TABLE surveys DROP COLUMN comment;
+ALTER TABLE surveys DROP COLUMN nps;
+ALTER TABLE surveys DROP COLUMN score_result;
+ALTER TABLE surveys DROP COLUMN score_environment;
+ALTER TABLE surveys DROP COLUMN score_technician;
+ALTER TABLE surveys DROP COLUMN score_service;

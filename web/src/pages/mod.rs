@@ -2,6 +2,7 @@
 //! (`/u/{token}`). Server-rendered HTML that works without JavaScript, phone first, in the
 //! client's locale. Not part of the JSON API (nor of its OpenAPI document).
 
+pub mod html;
 pub mod survey;
 pub mod unsubscribe;
 

@@ -1,0 +1,52 @@
+//! What every public page shares: rendering (minijinja, HTML auto-escaping by the `.html`
+//! name), the response headers (CSP without scripts, no referrer so the token in the URL never
+//! leaks, no caching), the locale choice, and the same-origin check that makes the forms
+//! CSRF-safe without cookies.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
+use shared::domain::Locale;
+
+/// Renders `source` (a template whose `name` ends in `.html`, so values are HTML-escaped).
+pub fn render(name: &str, source: &str, context: minijinja::Value) -> Result<String, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_template(name, source)?;
+    env.get_template(name)?.render(context)
+}
+
+/// An HTML response with the pages' security headers.
+pub fn page(status: StatusCode, html: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+             base-uri 'none'; frame-ancestors 'none'",
+        ))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(html)
+}
+
+/// The page's language: zh-CN or en; any other locale reads English.
+pub fn locale(client_locale: Option<&str>) -> Locale {
+    client_locale.and_then(|tag| Locale::parse(tag).ok()).unwrap_or(Locale::En)
+}
+
+/// A form post is accepted only from our own pages: its `Origin` (or, failing that, its
+/// `Referer`... which our pages never send, so then no header at all) must be this server's
+/// origin or `PUBLIC_BASE_URL`. Browsers always send `Origin` on a cross-site POST, so a
+/// missing one means a same-site or non-browser client, which the token already authorises.
+pub fn same_origin(req: &HttpRequest, public_base_url: Option<&str>) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    if origin == "null" {
+        return false;
+    }
+    let info = req.connection_info();
+    let own = format!("{}://{}", info.scheme(), info.host());
+    origin == own || public_base_url.is_some_and(|base| origin == base.trim_end_matches('/'))
+}

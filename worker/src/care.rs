@@ -221,7 +221,8 @@ impl Care {
                     text: ready.body.clone(),
                     html: None,
                     lang: Some(claimed.locale.clone()),
-                    list_unsubscribe: ready.unsubscribe_url.clone(),
+                    // RFC 8058 one-click needs https; a plain-http development origin keeps the link in the text.
+                    list_unsubscribe: ready.unsubscribe_url.clone().filter(|url| url.starts_with("https://")),
                 };
                 ("smtp".to_owned(), mailer.send(&message).await)
             }

@@ -32,7 +32,9 @@ pub fn page(status: StatusCode, html: String) -> HttpResponse {
 
 /// The page's language: zh-CN or en; any other locale reads English.
 pub fn locale(client_locale: Option<&str>) -> Locale {
-    client_locale.and_then(|tag| Locale::parse(tag).ok()).unwrap_or(Locale::En)
+    client_locale
+        .and_then(|tag| Locale::parse(tag).ok())
+        .unwrap_or(Locale::En)
 }
 
 /// A form post is accepted only from our own pages: its `Origin` (or, failing that, its

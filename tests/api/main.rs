@@ -5,6 +5,7 @@
 
 mod accounts;
 mod bad_input;
+mod care_report;
 mod clients;
 mod email_delivery;
 mod imports;
@@ -12,14 +13,13 @@ mod isolation;
 mod lookup;
 mod operations;
 mod outreach;
-mod survey_page;
-mod unsubscribe;
-mod care_report;
 mod privacy;
 mod roles;
 mod services;
 mod sms_providers;
 mod stores;
+mod survey_page;
 mod templates;
+mod unsubscribe;
 mod visits;
 mod worker;

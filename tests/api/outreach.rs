@@ -758,14 +758,28 @@ async fn aliyun_and_tencent_deliver_through_the_worker(backend: Backend) {
     for provider in ["aliyun", "tencent"] {
         let mut salon = Salon::new(backend, "Asia/Shanghai").await;
         salon.extra_env = salon.sms.env(provider);
-        salon.client(json!({ "name": "林夕", "phone": "13800138016", "birthday": "02-02", "marketing_consent": true })).await;
+        salon
+            .client(json!({ "name": "林夕", "phone": "13800138016", "birthday": "02-02", "marketing_consent": true }))
+            .await;
         let report = salon.tick("2026-02-02T02:00:00Z").await;
-        assert_eq!(report["delivery"]["sent"], 1, "{provider}: {report} {:?}", salon.messages("").await);
+        assert_eq!(
+            report["delivery"]["sent"],
+            1,
+            "{provider}: {report} {:?}",
+            salon.messages("").await
+        );
         let received = salon.sms.received();
         assert_eq!(received.len(), 1, "{provider}");
         assert_eq!(received[0].provider, provider);
-        assert!(received[0].template.is_some(), "{provider}: sent by an approved template");
-        assert!(received[0].params.iter().any(|(_, value)| value == "林夕"), "{provider}: {:?}", received[0].params);
+        assert!(
+            received[0].template.is_some(),
+            "{provider}: sent by an approved template"
+        );
+        assert!(
+            received[0].params.iter().any(|(_, value)| value == "林夕"),
+            "{provider}: {:?}",
+            received[0].params
+        );
         let message = &salon.messages("").await[0];
         assert_eq!(message["provider"], provider);
         assert!(message["provider_message_id"].is_string(), "{message}");
@@ -781,34 +795,62 @@ async fn settings_are_validated_and_guarded(backend: Backend) {
     assert_eq!(current.json["dormant_days"], 60);
     let etag = current.headers.get("etag").unwrap().to_str().unwrap().to_owned();
     let put = |body: Value, if_match: Option<String>| {
-        let mut request = salon.app.client().put(salon.app.url("/api/v1/settings")).bearer_auth(&salon.owner.token).json(&body);
+        let mut request = salon
+            .app
+            .client()
+            .put(salon.app.url("/api/v1/settings"))
+            .bearer_auth(&salon.owner.token)
+            .json(&body);
         if let Some(tag) = if_match {
             request = request.header("if-match", tag);
         }
         salon.app.send(request)
     };
-    let bad = put(json!({ "survey_delay_hours": 0, "birthday_time": "25:00", "sms_provider": "pigeon" }), None).await;
+    let bad = put(
+        json!({ "survey_delay_hours": 0, "birthday_time": "25:00", "sms_provider": "pigeon" }),
+        None,
+    )
+    .await;
     assert_eq!(bad.status, 422, "{}", bad.text);
     let mut fields = bad.invalid_fields();
     fields.sort();
     assert_eq!(fields, ["birthday_time", "sms_provider", "survey_delay_hours"]);
     let unknown = put(json!({ "surprise": true }), None).await;
     assert_eq!(unknown.status, 422, "{}", unknown.text);
-    let saved = put(json!({ "birthday_time": "11:30", "dormant_days": 90 }), Some(etag.clone())).await;
+    let saved = put(
+        json!({ "birthday_time": "11:30", "dormant_days": 90 }),
+        Some(etag.clone()),
+    )
+    .await;
     assert_eq!(saved.status, 200, "{}", saved.text);
     assert_eq!(saved.json["dormant_days"], 90);
-    assert_eq!(saved.json["survey_delay_hours"], 24, "fields left out take their defaults");
+    assert_eq!(
+        saved.json["survey_delay_hours"], 24,
+        "fields left out take their defaults"
+    );
     let stale = put(json!({ "dormant_days": 30 }), Some(etag)).await;
     assert_eq!(stale.status, 412, "{}", stale.text);
-    let desk = salon.app.create_staff(&salon.owner, "front_desk", Some(&salon.store)).await;
+    let desk = salon
+        .app
+        .create_staff(&salon.owner, "front_desk", Some(&salon.store))
+        .await;
     assert_eq!(salon.app.get("/api/v1/settings", &desk.token).await.status, 200);
     let denied = salon
         .app
-        .send(salon.app.client().put(salon.app.url("/api/v1/settings")).bearer_auth(&desk.token).json(&json!({})))
+        .send(
+            salon
+                .app
+                .client()
+                .put(salon.app.url("/api/v1/settings"))
+                .bearer_auth(&desk.token)
+                .json(&json!({})),
+        )
         .await;
     assert_eq!(denied.status, 403);
     // The new greeting time applies: 10:00 passes quietly, 11:30 greets.
-    salon.client(json!({ "name": "白露", "phone": "13800138017", "birthday": "09-01", "marketing_consent": true })).await;
+    salon
+        .client(json!({ "name": "白露", "phone": "13800138017", "birthday": "09-01", "marketing_consent": true }))
+        .await;
     assert_eq!(salon.tick("2026-09-01T02:00:00Z").await["sweep"]["messages_created"], 0);
     assert_eq!(salon.tick("2026-09-01T03:30:00Z").await["sweep"]["messages_created"], 1);
 }

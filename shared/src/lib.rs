@@ -26,6 +26,7 @@ pub mod search;
 pub mod services;
 pub mod staff;
 pub mod stores;
+pub mod surveys;
 pub mod tenancy;
 pub mod visits;
 

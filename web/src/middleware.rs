@@ -35,7 +35,7 @@ pub async fn observe(
         "request",
         request_id = %request_id,
         method = %method,
-        path = %req.path(),
+        path = %loggable_path(req.path()),
         tenant_id = tracing::field::Empty
     );
     let state = req.app_data::<web::Data<AppState>>().cloned();
@@ -57,6 +57,18 @@ pub async fn observe(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(response)
+}
+
+/// The path for the log: a personal link's token (`/s/TOKEN`, `/u/TOKEN`) is a credential and
+/// never reaches a log line.
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/s/") {
+        "/s/{token}"
+    } else if path.starts_with("/u/") {
+        "/u/{token}"
+    } else {
+        path
+    }
 }
 
 /// Look up the bearer token's session, if the request has one, and attach it. A request

@@ -240,6 +240,12 @@ async fn another_tenant_sees_nothing_of_a(backend: Backend) {
             let mut concrete = path.clone();
             let segments: Vec<&str> = path.split('/').collect();
             for (index, segment) in segments.iter().enumerate() {
+                // Not a record's id: `/api/v1/inbound/sms/{provider}` names an SMS provider, and
+                // its webhooks take no tenant credential at all (tests/api/unsubscribe.rs).
+                if *segment == "{provider}" {
+                    concrete = concrete.replace(segment, "twilio");
+                    continue;
+                }
                 if segment.starts_with('{') {
                     uses_victim = true;
                     let id = id_for(&a, segments[index - 1]);

@@ -10,6 +10,7 @@
 pub mod care_state;
 pub mod decide;
 pub mod handover;
+pub mod optout;
 pub mod outbox;
 pub mod rules;
 pub mod settings;

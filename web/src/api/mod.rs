@@ -5,6 +5,7 @@ pub mod clients;
 pub mod complaints;
 pub mod exports;
 pub mod imports;
+pub mod inbound;
 pub mod me;
 pub mod messages;
 pub mod services;
@@ -84,6 +85,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(complaints::create)
                 .service(complaints::get)
                 .service(complaints::record_step)
+                .service(inbound::routes())
                 .service(templates::list)
                 .service(templates::create)
                 .service(templates::get)

@@ -3,22 +3,61 @@
 //! follow-up 7 days after the solution. Each deadline that passes unmet escalates one level
 //! (store manager → HQ manager → owner; a level with nobody in it passes to the next), and every
 //! alert, escalation and step is kept on the complaint's timeline.
+//!
+//! HQ and owners see every complaint of the tenant; store roles see their own store's
+//! ([`visible`], [`list`]). A step is *overdue* while it is not recorded and its deadline has
+//! passed — or the worker has already escalated it as missed (the escalation is the record that
+//! the deadline passed unmet, whatever the clock of the reader says).
 
 use crate::db::schema::{clients, complaint_events, complaints, staff};
 use crate::db::{to_db_time, AnyConnection};
 use crate::domain::{ClientId, ComplaintId, StoreId, VisitId};
+use crate::error::FieldError;
 use crate::outreach::decide::{self, FactsCache, StaffRecipient, StoreFacts, TenantFacts, Written};
 use crate::outreach::MessageKind;
+use crate::pagination::{Page, PageRequest};
 use crate::tenancy::{Actor, Auth, Tenant};
 use crate::{Error, Result};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
+use std::collections::HashMap;
 
 crate::domain::choices::choice!(
     /// The three steps of the response, in order.
     Step { Callback = "callback", Solution = "solution", FollowUp = "follow_up" }
 );
+
+crate::domain::choices::choice!(
+    /// Where a complaint is: opened, at least its callback recorded, or closed by the follow-up.
+    ComplaintStatus { Open = "open", InProgress = "in_progress", Closed = "closed" }
+);
+
+/// The client's satisfaction with how their complaint was resolved, 1 (very unhappy) to 5 (very
+/// happy), asked at the follow-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Satisfaction(i32);
+
+impl Satisfaction {
+    pub fn parse(value: i64) -> std::result::Result<Self, FieldError> {
+        match i32::try_from(value) {
+            Ok(value) if (1..=5).contains(&value) => Ok(Satisfaction(value)),
+            _ => Err(FieldError::new("out_of_range", "must be from 1 to 5")),
+        }
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// A complaint's escalation level, 1 (store manager) to 3 (owner).
+pub fn parse_level(value: i64) -> std::result::Result<i32, FieldError> {
+    match i32::try_from(value) {
+        Ok(level) if (1..=3).contains(&level) => Ok(level),
+        _ => Err(FieldError::new("out_of_range", "must be 1, 2 or 3")),
+    }
+}
 
 /// How a complaint came to be.
 #[derive(Debug, Clone)]
@@ -43,8 +82,9 @@ pub struct ComplaintEvent {
     pub note: Option<String>,
 }
 
+/// A complaint as lists show it (without its timeline).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Complaint {
+pub struct ComplaintSummary {
     pub id: String,
     pub client_id: String,
     pub store_id: String,
@@ -66,6 +106,17 @@ pub struct Complaint {
     pub closed_at: Option<DateTime<Utc>>,
     /// The next deadline the escalation sweep watches (none once every step is done or escalated).
     pub next_deadline_at: Option<DateTime<Utc>>,
+    /// The client's satisfaction with the resolution (1–5), asked at the follow-up.
+    pub resolution_satisfaction: Option<i32>,
+    /// Open, with a step whose deadline passed unmet (or that was escalated as missed).
+    pub overdue: bool,
+}
+
+/// One complaint with its timeline: every alert, escalation and step, oldest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Complaint {
+    #[serde(flatten)]
+    pub summary: ComplaintSummary,
     pub timeline: Vec<ComplaintEvent>,
 }
 
@@ -91,6 +142,7 @@ struct Row {
     follow_up_at: Option<NaiveDateTime>,
     next_deadline_at: Option<NaiveDateTime>,
     closed_at: Option<NaiveDateTime>,
+    resolution_satisfaction: Option<i32>,
 }
 
 impl Row {
@@ -113,6 +165,42 @@ impl Row {
             .filter(|(step, _, done)| !done && !escalated.contains(step))
             .filter_map(|(_, due, _)| due)
             .min()
+    }
+
+    /// Open, with a step not recorded whose deadline has passed at `now` or that the worker
+    /// escalated as missed.
+    fn overdue(&self, escalated: &[Step], now: DateTime<Utc>) -> bool {
+        self.closed_at.is_none()
+            && self
+                .steps()
+                .into_iter()
+                .any(|(step, due, done)| !done && due.is_some_and(|due| utc(due) <= now || escalated.contains(&step)))
+    }
+
+    fn summary(self, escalated: &[Step], now: DateTime<Utc>) -> ComplaintSummary {
+        let overdue = self.overdue(escalated, now);
+        ComplaintSummary {
+            id: self.id,
+            client_id: self.client_id,
+            store_id: self.store_id,
+            visit_id: self.visit_id,
+            survey_id: self.survey_id,
+            source: self.source,
+            summary: self.summary,
+            status: self.status,
+            level: self.level,
+            opened_at: utc(self.opened_at),
+            callback_due_at: utc(self.callback_due_at),
+            callback_at: self.callback_at.map(utc),
+            solution_due_at: utc(self.solution_due_at),
+            solution_at: self.solution_at.map(utc),
+            follow_up_due_at: self.follow_up_due_at.map(utc),
+            follow_up_at: self.follow_up_at.map(utc),
+            closed_at: self.closed_at.map(utc),
+            next_deadline_at: self.next_deadline_at.map(utc),
+            resolution_satisfaction: self.resolution_satisfaction,
+            overdue,
+        }
     }
 }
 
@@ -296,7 +384,7 @@ pub fn open(
                 complaints::survey_id.eq(input.survey_id.as_deref()),
                 complaints::source.eq(input.source),
                 complaints::summary.eq(&input.summary),
-                complaints::status.eq("open"),
+                complaints::status.eq(ComplaintStatus::Open.as_str()),
                 complaints::level.eq(level),
             ),
             (
@@ -429,17 +517,26 @@ pub fn due(conn: &mut AnyConnection, now: DateTime<Utc>, limit: i64) -> Result<V
 }
 
 /// Records one step, in order (a step before its predecessor is a conflict). The follow-up
-/// closes the complaint.
+/// closes the complaint, with the client's satisfaction with the resolution when they gave it.
+#[allow(clippy::too_many_arguments)] // the step, its note and the follow-up's satisfaction
 pub fn record_step(
     conn: &mut AnyConnection,
     auth: &Auth,
     id: ComplaintId,
     step: Step,
     note: Option<String>,
+    satisfaction: Option<Satisfaction>,
     now: DateTime<Utc>,
 ) -> Result<Complaint> {
     let tenant = &auth.tenant;
     let row = visible(conn, auth, &id.to_string())?;
+    if satisfaction.is_some() && step != Step::FollowUp {
+        return Err(Error::invalid(
+            "satisfaction",
+            "follow_up_only",
+            "the client's satisfaction is recorded with the follow-up step",
+        ));
+    }
     let done = |step: Step| row.steps().into_iter().any(|(s, _, d)| s == step && d);
     let predecessor = match step {
         Step::Callback => None,
@@ -470,12 +567,13 @@ pub fn record_step(
         Step::FollowUp => {
             updated.follow_up_at = at;
             updated.closed_at = at;
+            updated.resolution_satisfaction = satisfaction.map(Satisfaction::get);
         }
     }
     let status = if updated.closed_at.is_some() {
-        "closed"
+        ComplaintStatus::Closed
     } else {
-        "in_progress"
+        ComplaintStatus::InProgress
     };
     let escalated = escalated_steps(conn, tenant, &row.id)?;
     diesel::update(complaints::table)
@@ -487,7 +585,8 @@ pub fn record_step(
             complaints::follow_up_due_at.eq(updated.follow_up_due_at),
             complaints::follow_up_at.eq(updated.follow_up_at),
             complaints::closed_at.eq(updated.closed_at),
-            complaints::status.eq(status),
+            complaints::resolution_satisfaction.eq(updated.resolution_satisfaction),
+            complaints::status.eq(status.as_str()),
             complaints::next_deadline_at.eq(updated.next_deadline(&escalated)),
             complaints::updated_at.eq(to_db_time(now)),
         ))
@@ -503,7 +602,7 @@ pub fn record_step(
         note.as_deref(),
         now,
     )?;
-    get(conn, auth, id)
+    get(conn, auth, id, now)
 }
 
 /// The complaint, if the caller may see it: HQ and owners see all; store staff their store's.
@@ -521,7 +620,8 @@ fn visible(conn: &mut AnyConnection, auth: &Auth, id: &str) -> Result<Row> {
     }
 }
 
-pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ComplaintId) -> Result<Complaint> {
+/// One complaint with its timeline; `now` decides whether it is overdue.
+pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ComplaintId, now: DateTime<Utc>) -> Result<Complaint> {
     let row = visible(conn, auth, &id.to_string())?;
     type EventRow = (NaiveDateTime, String, i32, Option<String>, Option<String>);
     let events: Vec<EventRow> = complaint_events::table
@@ -536,7 +636,13 @@ pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ComplaintId) -> Result<Com
             complaint_events::note,
         ))
         .load(conn)?;
+    let escalated: Vec<Step> = events
+        .iter()
+        .filter(|(_, kind, ..)| kind == "escalated")
+        .filter_map(|(.., note)| note.as_deref().and_then(|note| Step::parse(note).ok()))
+        .collect();
     Ok(Complaint {
+        summary: row.summary(&escalated, now),
         timeline: events
             .into_iter()
             .map(|(at, kind, level, staff_id, note)| ComplaintEvent {
@@ -547,23 +653,124 @@ pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ComplaintId) -> Result<Com
                 note,
             })
             .collect(),
-        id: row.id,
-        client_id: row.client_id,
-        store_id: row.store_id,
-        visit_id: row.visit_id,
-        survey_id: row.survey_id,
-        source: row.source,
-        summary: row.summary,
-        status: row.status,
-        level: row.level,
-        opened_at: utc(row.opened_at),
-        callback_due_at: utc(row.callback_due_at),
-        callback_at: row.callback_at.map(utc),
-        solution_due_at: utc(row.solution_due_at),
-        solution_at: row.solution_at.map(utc),
-        follow_up_due_at: row.follow_up_due_at.map(utc),
-        follow_up_at: row.follow_up_at.map(utc),
-        closed_at: row.closed_at.map(utc),
-        next_deadline_at: row.next_deadline_at.map(utc),
     })
+}
+
+/// What `GET /api/v1/complaints` filters on; every filter is optional.
+#[derive(Debug, Clone, Default)]
+pub struct ComplaintFilter {
+    pub store_id: Option<StoreId>,
+    pub status: Option<ComplaintStatus>,
+    /// 1 store manager, 2 HQ manager, 3 owner.
+    pub level: Option<i32>,
+    /// `true`: only overdue complaints; `false`: only those that are not.
+    pub overdue: Option<bool>,
+}
+
+/// Complaints, newest first (keyset on the id, a UUIDv7), within the caller's reach: HQ and
+/// owners see every store's, store roles their own store's only.
+pub fn list(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    filter: &ComplaintFilter,
+    page: &PageRequest,
+    now: DateTime<Utc>,
+) -> Result<Page<ComplaintSummary>> {
+    let tenant = auth.tenant.key();
+    let mut query = complaints::table
+        .filter(complaints::tenant_id.eq(tenant.clone()))
+        .select(Row::as_select())
+        .order(complaints::id.desc())
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(complaints::id.lt(after.clone()));
+    }
+    if !auth.actor.is_hq() {
+        let store = auth.actor.store_id.map(|store| store.to_string()).unwrap_or_default();
+        query = query.filter(complaints::store_id.eq(store));
+    }
+    if let Some(store) = filter.store_id {
+        query = query.filter(complaints::store_id.eq(store.to_string()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(complaints::status.eq(status.as_str()));
+    }
+    if let Some(level) = filter.level {
+        query = query.filter(complaints::level.eq(level));
+    }
+    if let Some(wanted) = filter.overdue {
+        // The ids of the tenant's complaints escalated for missing `step` (escalations are few).
+        let escalated = |step: Step| {
+            complaint_events::table
+                .filter(complaint_events::tenant_id.eq(tenant.clone()))
+                .filter(complaint_events::kind.eq("escalated"))
+                .filter(complaint_events::note.eq(step.as_str()))
+                .select(complaint_events::complaint_id)
+        };
+        let now = to_db_time(now);
+        // `Row::overdue` in SQL. Each part is true or false, never NULL (the follow-up's
+        // deadline is tested for NULL first), so its negation is exact too.
+        let overdue = complaints::closed_at.is_null().and(
+            complaints::callback_at
+                .is_null()
+                .and(
+                    complaints::callback_due_at
+                        .le(now)
+                        .or(complaints::id.eq_any(escalated(Step::Callback))),
+                )
+                .or(complaints::solution_at.is_null().and(
+                    complaints::solution_due_at
+                        .le(now)
+                        .or(complaints::id.eq_any(escalated(Step::Solution))),
+                ))
+                .or(complaints::follow_up_at
+                    .is_null()
+                    .and(complaints::follow_up_due_at.is_not_null())
+                    .and(
+                        complaints::follow_up_due_at
+                            .le(now)
+                            .or(complaints::id.eq_any(escalated(Step::FollowUp))),
+                    )),
+        );
+        query = if wanted {
+            query.filter(overdue)
+        } else {
+            query.filter(diesel::dsl::not(overdue))
+        };
+    }
+    let rows: Vec<Row> = query.load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+    let escalated = escalated_by_complaint(conn, &auth.tenant, &ids)?;
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let steps = escalated.get(&row.id).map(Vec::as_slice).unwrap_or_default();
+            row.summary(steps, now)
+        })
+        .collect();
+    Ok(Page::from_rows(items, page, |complaint| complaint.id.clone()))
+}
+
+/// The steps each of `ids` was escalated for (read in chunks, to stay within bind limits).
+pub(crate) fn escalated_by_complaint(
+    conn: &mut AnyConnection,
+    tenant: &Tenant,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<Step>>> {
+    let mut escalated: HashMap<String, Vec<Step>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, Option<String>)> = complaint_events::table
+            .filter(complaint_events::tenant_id.eq(tenant.key()))
+            .filter(complaint_events::kind.eq("escalated"))
+            .filter(complaint_events::complaint_id.eq_any(chunk))
+            .select((complaint_events::complaint_id, complaint_events::note))
+            .load(conn)?;
+        for (id, note) in rows {
+            if let Some(step) = note.as_deref().and_then(|note| Step::parse(note).ok()) {
+                escalated.entry(id).or_default().push(step);
+            }
+        }
+    }
+    Ok(escalated)
 }

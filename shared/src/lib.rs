@@ -22,6 +22,7 @@ pub mod loadgen;
 pub mod outreach;
 pub mod pagination;
 pub mod process;
+pub mod reports;
 pub mod search;
 pub mod services;
 pub mod staff;

@@ -1,14 +1,17 @@
-//! `/api/v1/complaints`: 三级响应 from the staff's side — open a complaint (a call, a walk-in),
-//! see it with its timeline, record its steps in order.
+//! `/api/v1/complaints`: 三级响应 from the staff's side — list them (store, status, level,
+//! overdue), open one (a call, a walk-in), see it with its timeline, record its steps in order.
 
-use super::{created, path_id};
-use crate::extract::{can, ApiJson, Authorized};
+use super::{created, path_id, Page};
+use crate::extract::{can, ApiJson, ApiQuery, Authorized};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
-use shared::complaints::{self, Complaint, OpenComplaint, Step};
+use shared::complaints::{
+    self, Complaint, ComplaintFilter, ComplaintStatus, ComplaintSummary, OpenComplaint, Satisfaction, Step,
+};
 use shared::domain::{ClientId, ComplaintId, StoreId, Text, VisitId};
+use shared::pagination::PageRequest;
 use shared::FieldErrors;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -28,6 +31,63 @@ pub struct RecordStep {
     /// callback | solution | follow_up
     pub step: String,
     pub note: Option<String>,
+    /// With `follow_up` only (optional there: a client may decline to rate): the client's
+    /// satisfaction with the resolution, 1 (very unhappy) to 5 (very happy).
+    #[schema(minimum = 1, maximum = 5, example = 4)]
+    pub satisfaction: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintsQuery {
+    /// Items per page, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only this store's complaints (store roles only ever see their own store's).
+    pub store_id: Option<String>,
+    /// open | in_progress | closed
+    pub status: Option<String>,
+    /// 1 store manager, 2 HQ manager, 3 owner
+    pub level: Option<i64>,
+    /// `true`: only complaints with a step whose deadline passed unmet; `false`: only the others.
+    pub overdue: Option<bool>,
+}
+
+/// Complaints, newest first (store roles: their own store's only).
+#[utoipa::path(tag = "complaints", params(ComplaintsQuery), security(("bearer" = [])), responses((status = 200, body = Page<ComplaintSummary>), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/complaints")]
+pub async fn list(
+    auth: Authorized<can::ViewComplaints>,
+    state: web::Data<AppState>,
+    query: ApiQuery<ComplaintsQuery>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth.0;
+    let query = query.0;
+    let mut errors = FieldErrors::default();
+    let store_id = errors.check("store_id", query.store_id.as_deref().map(StoreId::parse).transpose());
+    let status = errors.check(
+        "status",
+        query.status.as_deref().map(ComplaintStatus::parse).transpose(),
+    );
+    let level = errors.check("level", query.level.map(complaints::parse_level).transpose());
+    let (Some(store_id), Some(status), Some(level)) = (store_id, status, level) else {
+        return Err(errors.into());
+    };
+    let page = PageRequest::parse(query.limit, query.cursor)?;
+    let filter = ComplaintFilter {
+        store_id,
+        status,
+        level,
+        overdue: query.overdue,
+    };
+    let now = state.now();
+    let complaints = state
+        .db
+        .read(move |conn| complaints::list(conn, &auth, &filter, &page, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from(complaints)))
 }
 
 /// Open a complaint; the responsible store manager (or the next level up) is alerted at once.
@@ -62,10 +122,13 @@ pub async fn create(
         .db
         .write(move |conn| {
             let id = complaints::open(conn, &auth.tenant, Some(&auth.actor), input, now)?;
-            complaints::get(conn, &auth, id)
+            complaints::get(conn, &auth, id, now)
         })
         .await?;
-    Ok(created(format!("/api/v1/complaints/{}", complaint.id), &complaint))
+    Ok(created(
+        format!("/api/v1/complaints/{}", complaint.summary.id),
+        &complaint,
+    ))
 }
 
 /// One complaint with its timeline (store staff: their store's only).
@@ -78,11 +141,13 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let auth = auth.0;
     let id = path_id(&id, ComplaintId::parse)?;
-    let complaint = state.db.read(move |conn| complaints::get(conn, &auth, id)).await?;
+    let now = state.now();
+    let complaint = state.db.read(move |conn| complaints::get(conn, &auth, id, now)).await?;
     Ok(HttpResponse::Ok().json(complaint))
 }
 
-/// Record one step, in order: callback, solution, follow-up (which closes the complaint).
+/// Record one step, in order: callback, solution, follow-up (which closes the complaint, with
+/// the client's `satisfaction` with the resolution when they gave it).
 #[utoipa::path(tag = "complaints", params(("id" = String, Path, description = "Complaint id")), request_body = RecordStep, security(("bearer" = [])), responses((status = 200, body = Complaint), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/complaints/{id}/steps")]
 pub async fn record_step(
@@ -97,16 +162,25 @@ pub async fn record_step(
     let mut errors = FieldErrors::default();
     let step = errors.check("step", Step::parse(&body.step));
     let note = errors.check("note", body.note.as_deref().map(|n| Text::parse(n, 1000)).transpose());
+    let satisfaction = errors.check("satisfaction", body.satisfaction.map(Satisfaction::parse).transpose());
+    if matches!(satisfaction, Some(Some(_))) && step.is_some_and(|step| step != Step::FollowUp) {
+        errors.push(
+            "satisfaction",
+            "follow_up_only",
+            "the client's satisfaction is recorded with the follow-up step",
+        );
+    }
     let now = state.now();
     let complaint = state
         .db
         .write(move |conn| {
             // Another tenant's (or store's) complaint is absent, whatever the body says.
-            complaints::get(conn, &auth, id)?;
-            let (Some(step), Some(note)) = (step, note) else {
+            complaints::get(conn, &auth, id, now)?;
+            let (Some(step), Some(note), Some(satisfaction), true) = (step, note, satisfaction, errors.is_empty())
+            else {
                 return Err(errors.into_error());
             };
-            complaints::record_step(conn, &auth, id, step, note.map(Text::into_inner), now)
+            complaints::record_step(conn, &auth, id, step, note.map(Text::into_inner), satisfaction, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(complaint))

@@ -8,6 +8,7 @@ pub mod imports;
 pub mod inbound;
 pub mod me;
 pub mod messages;
+pub mod reports;
 pub mod services;
 pub mod sessions;
 pub mod settings;
@@ -15,6 +16,7 @@ pub mod signup;
 pub mod staff;
 pub mod stores;
 pub mod support;
+pub mod surveys;
 pub mod templates;
 pub mod visits;
 
@@ -85,6 +87,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(complaints::create)
                 .service(complaints::get)
                 .service(complaints::record_step)
+                .service(complaints::list)
+                .service(surveys::list)
+                .service(reports::care)
                 .service(inbound::routes())
                 .service(templates::list)
                 .service(templates::create)

@@ -15,6 +15,7 @@ mod operations;
 mod outreach;
 mod privacy;
 mod roles;
+mod scenario;
 mod services;
 mod sms_providers;
 mod stores;

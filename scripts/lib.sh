@@ -108,6 +108,53 @@ ensure_promtool() {
     fi
 }
 
+# The browser tests (tests/api/browser.rs) drive Debian's chromium with playwright-core and
+# check the pages with axe-core, both from npm, pinned in tests/browser/package-lock.json.
+# playwright's own browser download cannot work here, so the browser comes from apt. Sets
+# CHROMIUM, or BROWSER_SKIP_REASON when the browser or the npm packages cannot be had (the
+# test then says it skipped; with neither variable set it fails).
+BROWSER_DIR=tests/browser
+
+ensure_browser() {
+    if [[ -n ${CHROMIUM:-} ]]; then
+        [[ -x $CHROMIUM ]] || die "CHROMIUM=$CHROMIUM is not an executable"
+    elif [[ -x /usr/bin/chromium ]] || apt_install chromium; then
+        if [[ -x /usr/bin/chromium ]]; then
+            CHROMIUM=/usr/bin/chromium
+        fi
+    fi
+    if [[ -z ${CHROMIUM:-} ]]; then
+        browser_skip "chromium not found and the Debian package chromium could not be installed"
+        return 0
+    fi
+    # A font with Chinese glyphs, so that the zh-CN screenshots show text rather than boxes
+    # (the checks themselves do not depend on it).
+    if command -v fc-list >/dev/null 2>&1 && [[ -z $(fc-list :lang=zh 2>/dev/null) ]]; then
+        apt_install fonts-wqy-microhei || log "WARNING: no Chinese font; zh-CN screenshots will show boxes"
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        # Node.js 20 or later (playwright-core's minimum); npm comes with it.
+        apt_install nodejs || true
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        browser_skip "npm not found and the Debian package nodejs could not be installed"
+        return 0
+    fi
+    log "npm ci --prefix $BROWSER_DIR (playwright-core, axe-core)"
+    if ! npm ci --prefix "$BROWSER_DIR" --no-audit --no-fund --loglevel=error >&2; then
+        browser_skip "npm ci --prefix $BROWSER_DIR failed"
+        return 0
+    fi
+    export CHROMIUM
+    log "chromium: $CHROMIUM ($("$CHROMIUM" --version 2>/dev/null || echo 'version unknown'))"
+}
+
+browser_skip() {
+    unset CHROMIUM
+    export BROWSER_SKIP_REASON="$1"
+    log "WARNING: $BROWSER_SKIP_REASON; the browser tests will be skipped"
+}
+
 # ---------------------------------------------------------------- throwaway cluster
 
 # initdb and postgres refuse to run as root, so as root they run as the postgres user.

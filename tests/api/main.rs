@@ -5,6 +5,7 @@
 
 mod accounts;
 mod bad_input;
+mod browser;
 mod care_report;
 mod clients;
 mod email_delivery;

@@ -37,11 +37,17 @@ pub fn locale(client_locale: Option<&str>) -> Locale {
         .unwrap_or(Locale::En)
 }
 
-/// A form post is accepted only from our own pages: its `Origin` (or, failing that, its
-/// `Referer`... which our pages never send, so then no header at all) must be this server's
-/// origin or `PUBLIC_BASE_URL`. Browsers always send `Origin` on a cross-site POST, so a
-/// missing one means a same-site or non-browser client, which the token already authorises.
+/// A form post is accepted only from our own pages. Browsers say where a request comes from in
+/// `Sec-Fetch-Site`, which no page can forge: `same-origin` (our page) or `none` (typed, a
+/// bookmark) pass, `same-site`/`cross-site` do not. Without it, the `Origin` must be this
+/// server's or `PUBLIC_BASE_URL`. (Our pages send no referrer, so a browser posting them sends
+/// `Origin: null`; that alone proves nothing and is refused when `Sec-Fetch-Site` is absent.)
+/// A client sending neither header is not a browser a foreign page could drive; the token in the
+/// URL authorises it.
 pub fn same_origin(req: &HttpRequest, public_base_url: Option<&str>) -> bool {
+    if let Some(site) = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
     let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };

@@ -774,3 +774,13 @@ pub(crate) fn escalated_by_complaint(
     }
     Ok(escalated)
 }
+
+/// Open complaints by level, across all tenants (the worker's `salon_complaints_open` gauge:
+/// complaints piling up at the owner's level is what an operator wants paged on).
+pub fn open_by_level(conn: &mut AnyConnection) -> Result<Vec<(i32, i64)>> {
+    Ok(complaints::table
+        .filter(complaints::closed_at.is_null())
+        .group_by(complaints::level)
+        .select((complaints::level, diesel::dsl::count_star()))
+        .load(conn)?)
+}

@@ -341,6 +341,18 @@ impl Care {
             }
             Err(error) => tracing::warn!(%error, "could not read the outbox backlog"),
         }
+        match self.db.read(shared::complaints::open_by_level).await {
+            Ok(levels) => {
+                for level in 1..=3 {
+                    let count = levels.iter().find(|(l, _)| *l == level).map_or(0, |(_, n)| *n);
+                    self.metrics
+                        .complaints_open
+                        .with_label_values(&[&level.to_string()])
+                        .set(count as f64);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not count open complaints"),
+        }
     }
 }
 

@@ -27,6 +27,8 @@ pub struct WorkerMetrics {
     pub oldest_pending_age: Gauge,
     /// Unix time of the last completed pass of all sweeps: an alert fires when it stops moving.
     pub last_sweep: Gauge,
+    /// Open complaints by escalation level (1 store manager, 2 HQ, 3 owner), all tenants.
+    pub complaints_open: GaugeVec,
 }
 
 impl WorkerMetrics {
@@ -83,8 +85,17 @@ impl WorkerMetrics {
             "Unix time of the last completed pass of every sweep",
         )
         .expect("valid metric");
+        let complaints_open = GaugeVec::new(
+            Opts::new(
+                "salon_complaints_open",
+                "Open complaints by escalation level, all tenants",
+            ),
+            &["level"],
+        )
+        .expect("valid metric");
         for collector in [
-            Box::new(messages.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(complaints_open.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(messages.clone()),
             Box::new(delivery_latency.clone()),
             Box::new(provider_errors.clone()),
             Box::new(sweep_duration.clone()),
@@ -105,6 +116,7 @@ impl WorkerMetrics {
             backlog,
             oldest_pending_age,
             last_sweep,
+            complaints_open,
         }
     }
 

@@ -12,7 +12,7 @@ use futures_util::stream::{self, StreamExt};
 use rand::Rng;
 use shared::db::Db;
 use shared::domain::Channel;
-use shared::outreach::decide::{SweepContext, Written};
+use shared::outreach::decide::{FactsCache, SweepContext, Written};
 use shared::outreach::handover::{self, Handover, Ready};
 use shared::outreach::outbox::{self, Outcome};
 use shared::outreach::{rules, sweeps, MessageStatus};
@@ -41,6 +41,8 @@ const LEASE_SECONDS: i64 = 300;
 const IN_FLIGHT: usize = 64;
 /// At most this many outcomes per recording transaction.
 const RECORD_CHUNK: usize = 32;
+/// How long a delivery pass keeps the tenants and stores it read.
+const FACTS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Everything a pass needs; cheap to share behind an `Arc`.
 pub struct Care {
@@ -147,7 +149,15 @@ impl Care {
     /// Claims and delivers every message due at `now`, batch after batch until none is left.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> shared::Result<DeliveryReport> {
         let mut report = DeliveryReport::default();
+        // Tenants and stores are read once per pass, not once per claimed batch (a batch spans
+        // many tenants); read again after a minute, so that a long pass sees changed settings.
+        let mut cache = FactsCache::default();
+        let mut cache_since = Instant::now();
         loop {
+            if cache_since.elapsed() > FACTS_MAX_AGE {
+                cache = FactsCache::default();
+                cache_since = Instant::now();
+            }
             let claimed = self
                 .db
                 .read(move |conn| outbox::claim_due(conn, now, CLAIM_BATCH, chrono::Duration::seconds(LEASE_SECONDS)))
@@ -157,10 +167,14 @@ impl Care {
                 break;
             }
             let base = self.context.public_base_url.clone();
-            let prepared = self
+            let (prepared, kept) = self
                 .db
-                .read(move |conn| handover::prepare(conn, &base, claimed, now))
+                .read(move |conn| {
+                    let prepared = handover::prepare(conn, &base, &mut cache, claimed, now)?;
+                    Ok((prepared, cache))
+                })
                 .await?;
+            cache = kept;
             // Outcomes are recorded as they arrive, a few at a time, not once per batch: if the
             // worker dies, only the messages whose answer was not yet written can go again.
             let mut outcomes = stream::iter(prepared)

@@ -38,18 +38,20 @@ pub enum Handover {
     Decided(Box<(Claimed, Outcome)>),
 }
 
-/// Prepares a claimed batch: one transaction for all of it.
+/// Prepares a claimed batch: one transaction for all of it. `cache` holds the tenants and stores
+/// already read in this delivery pass (a fresh cache per batch would read most of them again
+/// for every batch when the batch spans many tenants).
 pub fn prepare(
     conn: &mut AnyConnection,
     public_base_url: &str,
+    cache: &mut FactsCache,
     batch: Vec<Claimed>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Handover>> {
-    let mut cache = FactsCache::default();
     write_transaction(conn, |conn| {
         let mut prepared = Vec::with_capacity(batch.len());
         for claimed in batch {
-            prepared.push(prepare_one(conn, &mut cache, public_base_url, claimed, now)?);
+            prepared.push(prepare_one(conn, cache, public_base_url, claimed, now)?);
         }
         Ok(prepared)
     })

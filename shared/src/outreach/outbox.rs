@@ -486,18 +486,26 @@ pub fn claim_due(conn: &mut AnyConnection, now: DateTime<Utc>, limit: i64, lease
             AnyConnection::Sqlite(sqlite) => due!().load(sqlite)?,
         };
         let until = to_db_time(now + lease);
-        let mut claimed = Vec::with_capacity(rows.len());
-        for row in rows {
+        if !rows.is_empty() {
+            // One statement for the batch (one round trip, not one per message). Message ids
+            // are random UUIDs, unique across tenants, so the two lists select exactly the
+            // claimed rows; they are locked (or SQLite's write lock is held), so `attempts + 1`
+            // is each row's attempts as read plus one.
+            let tenants: Vec<&str> = rows.iter().map(|row| row.tenant_id.as_str()).collect();
+            let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
             diesel::update(messages::table)
-                .filter(messages::tenant_id.eq(&row.tenant_id))
-                .filter(messages::id.eq(&row.id))
+                .filter(messages::tenant_id.eq_any(tenants))
+                .filter(messages::id.eq_any(ids))
                 .set((
                     messages::status.eq(MessageStatus::Sending.as_str()),
-                    messages::attempts.eq(row.attempts + 1),
+                    messages::attempts.eq(messages::attempts + 1),
                     messages::next_attempt_at.eq(Some(until)),
                     messages::updated_at.eq(now_db),
                 ))
                 .execute(conn)?;
+        }
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
             claimed.push(Claimed {
                 kind: MessageKind::from_db(&row.kind)?,
                 channel: Channel::from_db(&row.channel)?,

@@ -58,6 +58,22 @@ pub fn birthday_candidates(now: DateTime<Utc>) -> Vec<(u32, u32)> {
     pairs
 }
 
+/// The birthday candidates of `now` that are due in at least one of `zones` at one of the
+/// greeting `times`: the only (month, day) pairs a birthday sweep needs to read clients for.
+/// Before the greeting time everywhere it is empty, so such a sweep reads no client at all.
+pub fn birthdays_due_somewhere(zones: &[Tz], times: &[NaiveTime], now: DateTime<Utc>) -> Vec<(u32, u32)> {
+    birthday_candidates(now)
+        .into_iter()
+        .filter(|&(month, day)| {
+            zones.iter().any(|&zone| {
+                times
+                    .iter()
+                    .any(|&at| birthday_due(zone, month, day, at, now).is_some())
+            })
+        })
+        .collect()
+}
+
 /// When a client message may go out: `now`, or the end of the quiet window it falls in.
 pub fn next_allowed(zone: Tz, quiet: QuietHours, now: DateTime<Utc>) -> DateTime<Utc> {
     let local = now.with_timezone(&zone);
@@ -174,6 +190,42 @@ mod tests {
             birthday_due(shanghai, 2, 29, at, utc("2027-02-28T03:00:00Z")),
             Some(2027)
         );
+    }
+
+    #[test]
+    fn birthdays_due_somewhere_only_from_the_greeting_time_of_the_local_day() {
+        let shanghai = chrono_tz::Asia::Shanghai;
+        let london = chrono_tz::Europe::London;
+        let ten = [hm(10, 0)];
+        // 09:59 in Shanghai: nothing yet; 10:00 until midnight: that day only.
+        assert!(birthdays_due_somewhere(&[shanghai], &ten, utc("2026-03-14T01:59:00Z")).is_empty());
+        assert_eq!(
+            birthdays_due_somewhere(&[shanghai], &ten, utc("2026-03-14T02:00:00Z")),
+            vec![(3, 14)]
+        );
+        assert_eq!(
+            birthdays_due_somewhere(&[shanghai], &ten, utc("2026-03-14T15:30:00Z")),
+            vec![(3, 14)]
+        );
+        assert!(birthdays_due_somewhere(&[shanghai], &ten, utc("2026-03-14T16:30:00Z")).is_empty());
+        // 00:30 UTC is 08:30 on the 15th in Shanghai and 00:30 in London: before 10:00 in both,
+        // but past a greeting at 08:00 in Shanghai.
+        assert!(birthdays_due_somewhere(&[shanghai, london], &ten, utc("2026-03-15T00:30:00Z")).is_empty());
+        assert_eq!(
+            birthdays_due_somewhere(&[shanghai, london], &[hm(10, 0), hm(8, 0)], utc("2026-03-15T00:30:00Z")),
+            vec![(3, 15)]
+        );
+        // Two zones on two local days at once.
+        assert_eq!(
+            birthdays_due_somewhere(&[shanghai, london], &[hm(0, 0)], utc("2026-03-14T17:00:00Z")),
+            vec![(3, 14), (3, 15)]
+        );
+        // 29 February is greeted on the 28th in common years.
+        assert_eq!(
+            birthdays_due_somewhere(&[shanghai], &ten, utc("2027-02-28T03:00:00Z")),
+            vec![(2, 28), (2, 29)]
+        );
+        assert!(birthdays_due_somewhere(&[], &ten, utc("2026-03-14T03:00:00Z")).is_empty());
     }
 
     #[test]

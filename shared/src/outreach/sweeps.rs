@@ -5,12 +5,14 @@
 
 use super::care_state::{self, CareRow};
 use super::decide::{self, ClientOccasion, FactsCache, SweepContext, Written};
+use super::settings::CareSettings;
 use super::{rules, MessageKind};
-use crate::db::schema::{client_care, clients, surveys, visits};
+use crate::db::schema::{client_care, clients, stores, surveys, tenant_settings, tenants, visits};
 use crate::db::{to_db_time, write_transaction, AnyConnection};
 use crate::domain::SurveyId;
 use crate::Result;
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Utc};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 
 /// What a sweep matched and the messages it wrote.
@@ -30,9 +32,19 @@ impl SweepStats {
 /// 生日关怀: clients whose birthday it is in their home store's zone and whose greeting time
 /// has come, once per year.
 pub fn birthdays(conn: &mut AnyConnection, context: &SweepContext, now: DateTime<Utc>) -> Result<SweepStats> {
-    let candidates = rules::birthday_candidates(now);
-    let months: Vec<i32> = candidates.iter().map(|(m, _)| *m as i32).collect();
-    let days: Vec<i32> = candidates.iter().map(|(_, d)| *d as i32).collect();
+    let candidates = due_birthdays(conn, now)?;
+    if candidates.is_empty() {
+        return Ok(SweepStats::default());
+    }
+    let mut months: Vec<i32> = candidates.iter().map(|(m, _)| *m as i32).collect();
+    let mut days: Vec<i32> = candidates.iter().map(|(_, d)| *d as i32).collect();
+    months.sort_unstable();
+    months.dedup();
+    days.sort_unstable();
+    days.dedup();
+    // Clients already greeted for the latest year any zone can be in are left out here rather
+    // than loaded and skipped: after the greeting time, a sweep reads only who is left to greet.
+    let latest_year = (now.date_naive() + Duration::days(1)).year();
     #[allow(clippy::type_complexity)]
     let rows: Vec<(String, String, Option<i32>, Option<i32>, Option<String>, Option<i32>)> = clients::table
         .left_join(
@@ -44,6 +56,11 @@ pub fn birthdays(conn: &mut AnyConnection, context: &SweepContext, now: DateTime
         .filter(clients::birthday_day.eq_any(days))
         .filter(clients::deleted_at.is_null())
         .filter(clients::erased_at.is_null())
+        .filter(
+            client_care::birthday_year
+                .is_null()
+                .or(client_care::birthday_year.lt(latest_year)),
+        )
         .select((
             clients::tenant_id,
             clients::id,
@@ -52,9 +69,12 @@ pub fn birthdays(conn: &mut AnyConnection, context: &SweepContext, now: DateTime
             clients::home_store_id,
             client_care::birthday_year.nullable(),
         ))
+        // The order the greetings lock their clients in, the same for every worker.
+        .order((clients::tenant_id, clients::id))
         .load(conn)?;
     let mut cache = FactsCache::default();
     let mut stats = SweepStats::default();
+    let mut due = Vec::new();
     for (tenant_id, client_id, month, day, home_store, greeted) in rows {
         let (Some(month), Some(day)) = (month, day) else {
             continue;
@@ -76,39 +96,84 @@ pub fn birthdays(conn: &mut AnyConnection, context: &SweepContext, now: DateTime
         }
         stats.matched += 1;
         let due_at = rules::local_instant(store.zone, now.with_timezone(&store.zone).date_naive(), at);
+        due.push((client_id, facts, store, year, due_at));
+    }
+    // `batch` greetings per transaction, like the other sweeps: one commit (a WAL flush) per
+    // greeting was most of the cost of a busy morning.
+    for chunk in due.chunks(context.batch.max(1) as usize) {
         let written = write_transaction(conn, |conn| {
-            let care = care_state::lock(conn, &facts.tenant, &client_id)?;
-            if care.birthday_year.is_some_and(|greeted| greeted >= year) {
-                return Ok(None); // another worker greeted them meanwhile
+            let mut written = Vec::new();
+            for (client_id, facts, store, year, due_at) in chunk {
+                let care = care_state::lock(conn, &facts.tenant, client_id)?;
+                if care.birthday_year.is_some_and(|greeted| greeted >= *year) {
+                    continue; // another worker greeted them meanwhile
+                }
+                let client = decide::client(conn, &facts.tenant, client_id)?;
+                let locale = client.locale.clone().unwrap_or_else(|| facts.locale.clone());
+                let result = decide::client_message(
+                    conn,
+                    context,
+                    facts,
+                    ClientOccasion {
+                        kind: MessageKind::Birthday,
+                        occasion: format!("birthday:{client_id}:{year}"),
+                        client: &client,
+                        store,
+                        visit_id: None,
+                        date: None,
+                        offer: Some(facts.settings.birthday_offer.for_locale(&locale).to_owned()),
+                        due_at: *due_at,
+                    },
+                    now,
+                )?;
+                diesel::update(client_care::table)
+                    .filter(client_care::tenant_id.eq(facts.tenant.key()))
+                    .filter(client_care::client_id.eq(client_id))
+                    .set(client_care::birthday_year.eq(Some(*year)))
+                    .execute(conn)?;
+                written.extend(result);
             }
-            let client = decide::client(conn, &facts.tenant, &client_id)?;
-            let locale = client.locale.clone().unwrap_or_else(|| facts.locale.clone());
-            let result = decide::client_message(
-                conn,
-                context,
-                &facts,
-                ClientOccasion {
-                    kind: MessageKind::Birthday,
-                    occasion: format!("birthday:{client_id}:{year}"),
-                    client: &client,
-                    store: &store,
-                    visit_id: None,
-                    date: None,
-                    offer: Some(facts.settings.birthday_offer.for_locale(&locale).to_owned()),
-                    due_at,
-                },
-                now,
-            )?;
-            diesel::update(client_care::table)
-                .filter(client_care::tenant_id.eq(facts.tenant.key()))
-                .filter(client_care::client_id.eq(&client_id))
-                .set(client_care::birthday_year.eq(Some(year)))
-                .execute(conn)?;
-            Ok(result)
+            Ok(written)
         })?;
         stats.created.extend(written);
     }
     Ok(stats)
+}
+
+/// The (month, day) pairs whose greeting can be due at `now` for some client: their day in one
+/// of the stores' or tenants' zones, from one of the tenants' greeting times on. A few small
+/// reads (zones and settings, not clients), so that a sweep before the greeting time reads no
+/// client at all, and one after it only the clients whose birthday it is (not three days' worth).
+fn due_birthdays(conn: &mut AnyConnection, now: DateTime<Utc>) -> Result<Vec<(u32, u32)>> {
+    let mut zones: Vec<String> = stores::table.select(stores::timezone).distinct().load(conn)?;
+    zones.extend(
+        tenants::table
+            .select(tenants::timezone)
+            .distinct()
+            .load::<String>(conn)?,
+    );
+    zones.sort_unstable();
+    zones.dedup();
+    // As `FactsCache` reads them: a zone that does not parse is UTC.
+    let zones: Vec<Tz> = zones
+        .iter()
+        .map(|name| name.parse().unwrap_or(chrono_tz::UTC))
+        .collect();
+    let mut times = vec![CareSettings::default().birthday_time()];
+    for json in tenant_settings::table
+        .select(tenant_settings::settings)
+        .load::<String>(conn)?
+    {
+        let Ok(settings) = serde_json::from_str::<CareSettings>(&json) else {
+            // Every candidate, as before: the sweep reports the unreadable settings when it
+            // reaches that tenant's clients.
+            return Ok(rules::birthday_candidates(now));
+        };
+        times.push(settings.birthday_time());
+    }
+    times.sort_unstable();
+    times.dedup();
+    Ok(rules::birthdays_due_somewhere(&zones, &times, now))
 }
 
 /// 满意度调研: a survey for each completed visit whose survey time has come.

@@ -113,7 +113,7 @@ fn typed_cell<T>(
 }
 
 /// A spreadsheet amount: whole minor units (分), within the bounds of any amount.
-fn minor_units(raw: &str) -> std::result::Result<i64, FieldError> {
+pub fn minor_units(raw: &str) -> std::result::Result<i64, FieldError> {
     raw.trim()
         .parse::<i64>()
         .map_err(|_| {
@@ -402,7 +402,7 @@ fn phone_holders(
 
 /// A spreadsheet time: RFC 3339, or a local "YYYY-MM-DD HH:MM[:SS]" / "YYYY/MM/DD HH:MM" /
 /// "YYYY-MM-DD" (noon) in the store's zone.
-fn visit_time(raw: &str, zone: chrono_tz::Tz, now: DateTime<Utc>) -> std::result::Result<DateTime<Utc>, FieldError> {
+pub fn visit_time(raw: &str, zone: chrono_tz::Tz, now: DateTime<Utc>) -> std::result::Result<DateTime<Utc>, FieldError> {
     let raw = raw.trim();
     let parsed = DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))

@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod care_report;
 mod clients;
+mod crash_recovery;
 mod email_delivery;
 mod imports;
 mod isolation;

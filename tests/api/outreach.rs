@@ -9,22 +9,21 @@ use e2e::fakes::sms::{Failure, FakeSms};
 use e2e::fakes::smtp::SmtpSink;
 use e2e::{both_backends, Backend, Session, TestApp};
 use serde_json::{json, Value};
-use std::process::Stdio;
 
 const BASE: &str = "https://crm.example.test";
 
 /// A salon chain with a store, wired to the fakes.
-struct Salon {
-    app: TestApp,
-    owner: Session,
-    store: String,
-    smtp: SmtpSink,
-    sms: FakeSms,
-    extra_env: Vec<(String, String)>,
+pub(crate) struct Salon {
+    pub(crate) app: TestApp,
+    pub(crate) owner: Session,
+    pub(crate) store: String,
+    pub(crate) smtp: SmtpSink,
+    pub(crate) sms: FakeSms,
+    pub(crate) extra_env: Vec<(String, String)>,
 }
 
 impl Salon {
-    async fn new(backend: Backend, zone: &str) -> Salon {
+    pub(crate) async fn new(backend: Backend, zone: &str) -> Salon {
         let app = TestApp::spawn(backend).await;
         let owner = app.signup("悦颜美容").await;
         let store = Self::add_store(&app, &owner, "静安店", zone).await;
@@ -38,7 +37,7 @@ impl Salon {
         }
     }
 
-    async fn add_store(app: &TestApp, owner: &Session, name: &str, zone: &str) -> String {
+    pub(crate) async fn add_store(app: &TestApp, owner: &Session, name: &str, zone: &str) -> String {
         let response = app
             .post(
                 "/api/v1/stores",
@@ -50,7 +49,7 @@ impl Salon {
         response.json["id"].as_str().unwrap().to_owned()
     }
 
-    async fn client(&self, body: Value) -> String {
+    pub(crate) async fn client(&self, body: Value) -> String {
         let mut body = body;
         if body.get("home_store_id").is_none() {
             body["home_store_id"] = json!(self.store);
@@ -60,7 +59,7 @@ impl Salon {
         response.json["id"].as_str().unwrap().to_owned()
     }
 
-    async fn visit(&self, client: &str, completed_at: DateTime<Utc>) -> String {
+    pub(crate) async fn visit(&self, client: &str, completed_at: DateTime<Utc>) -> String {
         let response = self
             .app
             .post(
@@ -76,7 +75,7 @@ impl Salon {
         response.json["id"].as_str().unwrap().to_owned()
     }
 
-    fn env(&self) -> Vec<(String, String)> {
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         let mut env = self.smtp.env();
         env.extend(self.sms.env("twilio"));
         env.push(("PUBLIC_BASE_URL".into(), BASE.into()));
@@ -84,14 +83,14 @@ impl Salon {
         env
     }
 
-    fn tick_command(&self, now: &str) -> tokio::process::Command {
+    pub(crate) fn tick_command(&self, now: &str) -> tokio::process::Command {
         let mut command = self.app.worker_command(&["tick", "--now", now]);
         command.envs(self.env()).env("RUST_LOG", "warn");
         command
     }
 
     /// One `worker tick --now` and its JSON report.
-    async fn tick(&self, now: &str) -> Value {
+    pub(crate) async fn tick(&self, now: &str) -> Value {
         let output = self.tick_command(now).output().await.expect("run worker tick");
         assert!(
             output.status.success(),
@@ -101,7 +100,7 @@ impl Salon {
         serde_json::from_slice(&output.stdout).expect("a JSON report")
     }
 
-    async fn messages(&self, query: &str) -> Vec<Value> {
+    pub(crate) async fn messages(&self, query: &str) -> Vec<Value> {
         let response = self
             .app
             .get(&format!("/api/v1/messages?limit=200{query}"), &self.owner.token)
@@ -110,7 +109,7 @@ impl Salon {
         response.json["items"].as_array().unwrap().clone()
     }
 
-    async fn put_settings(&self, changes: Value) {
+    pub(crate) async fn put_settings(&self, changes: Value) {
         let current = self.app.get("/api/v1/settings", &self.owner.token).await;
         let mut settings = current.json.clone();
         for (key, value) in changes.as_object().unwrap() {
@@ -642,7 +641,7 @@ async fn a_complaint_alerts_its_store_manager_and_escalates_when_the_callback_is
 }
 
 /// Clients with a birthday on `date`, imported in one file.
-async fn import_birthday_clients(salon: &Salon, count: usize, date: &str) {
+pub(crate) async fn import_birthday_clients(salon: &Salon, count: usize, date: &str) {
     let mut csv = String::from("name,phone,birthday,marketing_consent,home_store_id\n");
     for n in 0..count {
         csv.push_str(&format!("客户{n},1370000{n:04},{date},yes,{}\n", salon.store));
@@ -662,7 +661,7 @@ async fn import_birthday_clients(salon: &Salon, count: usize, date: &str) {
     assert_eq!(response.status, 200, "{}", response.text);
 }
 
-fn assert_each_once(numbers: Vec<String>, expected: usize) {
+pub(crate) fn assert_each_once(numbers: Vec<String>, expected: usize) {
     let mut sorted = numbers.clone();
     sorted.sort();
     sorted.dedup();
@@ -683,40 +682,6 @@ async fn two_ticks_at_once_send_each_message_once(backend: Backend) {
     // And a third tick later changes nothing.
     salon.tick("2026-10-10T03:00:00Z").await;
     assert_eq!(salon.sms.received().len(), 60);
-}
-
-async fn a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(backend: Backend) {
-    let mut salon = Salon::new(backend, "Asia/Shanghai").await;
-    let outbox = tempfile::tempdir().unwrap();
-    // The file provider is the one that takes a message id as its idempotency key.
-    salon.extra_env = vec![
-        ("SMS_PROVIDER".into(), "file".into()),
-        ("OUTBOX_DIR".into(), outbox.path().display().to_string()),
-    ];
-    import_birthday_clients(&salon, 300, "12-12").await;
-    let now = "2026-12-12T02:00:00Z";
-    for delay_ms in [150, 400] {
-        let mut child = salon
-            .tick_command(now)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-        let _ = child.start_kill(); // SIGKILL
-        let _ = child.wait().await;
-    }
-    // Restarted after the claims' lease (5 minutes) has run out.
-    let report = salon.tick("2026-12-12T02:06:00Z").await;
-    assert_eq!(report["delivery"]["failed"], 0, "{report}");
-    let files = std::fs::read_dir(outbox.path())
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "txt"))
-        .count();
-    assert_eq!(files, 300, "one file per message");
-    assert_eq!(salon.messages("&status=sent").await.len(), 200, "first page");
-    let pending = salon.messages("&status=sending").await.len() + salon.messages("&status=pending").await.len();
-    assert_eq!(pending, 0);
 }
 
 async fn an_erased_client_gets_nothing_more_and_their_export_lists_their_messages(backend: Backend) {
@@ -874,5 +839,4 @@ both_backends!(
     a_permanent_error_fails_at_once_and_staff_can_retry_or_cancel,
     a_complaint_alerts_its_store_manager_and_escalates_when_the_callback_is_missed,
     two_ticks_at_once_send_each_message_once,
-    a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing,
 );

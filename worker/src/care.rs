@@ -17,6 +17,7 @@ use shared::outreach::handover::{self, Handover, Ready};
 use shared::outreach::outbox::{self, Outcome};
 use shared::outreach::{rules, sweeps, MessageStatus};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// What one sweep pass did.
@@ -31,6 +32,8 @@ pub struct DeliveryReport {
     pub sent: usize,
     pub retrying: usize,
     pub failed: usize,
+    /// Claimed but not handed over because the worker was stopping: due again at once.
+    pub released: usize,
 }
 
 /// Messages claimed per round trip, and how long a claim holds before another worker may
@@ -51,6 +54,8 @@ pub struct Care {
     context: SweepContext,
     sms: SmsGateway,
     mailer: Option<Mailer>,
+    /// Set once the worker begins stopping (SIGTERM): see [`Care::request_stop`].
+    stopping: AtomicBool,
 }
 
 impl Care {
@@ -85,6 +90,7 @@ impl Care {
             },
             sms: SmsGateway::new(sms),
             mailer,
+            stopping: AtomicBool::new(false),
         })
     }
 
@@ -146,7 +152,21 @@ impl Care {
         Ok(report)
     }
 
-    /// Claims and delivers every message due at `now`, batch after batch until none is left.
+    /// The worker is stopping (SIGTERM): a delivery pass in progress claims no further batch,
+    /// and releases the claimed messages that have not begun their hand-over (due again at
+    /// once, for whichever worker runs next); hand-overs already under way finish and are
+    /// recorded. So a stop neither cuts a send off (which could send it twice once its lease
+    /// ran out) nor waits for a whole backlog.
+    pub fn request_stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Claims and delivers every message due at `now`, batch after batch until none is left
+    /// (or until [`Care::request_stop`]).
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> shared::Result<DeliveryReport> {
         let mut report = DeliveryReport::default();
         // Tenants and stores are read once per pass, not once per claimed batch (a batch spans
@@ -154,6 +174,9 @@ impl Care {
         let mut cache = FactsCache::default();
         let mut cache_since = Instant::now();
         loop {
+            if self.stopping() {
+                break;
+            }
             if cache_since.elapsed() > FACTS_MAX_AGE {
                 cache = FactsCache::default();
                 cache_since = Instant::now();
@@ -238,7 +261,7 @@ impl Care {
                     // RFC 8058 one-click needs https; a plain-http development origin keeps the link in the text.
                     list_unsubscribe: ready.unsubscribe_url.clone().filter(|url| url.starts_with("https://")),
                 };
-                ("smtp".to_owned(), mailer.send(&message).await)
+                ("smtp".to_owned(), mailer.send_unless(&message, &self.stopping).await)
             }
             Channel::Sms => {
                 let provider = ready
@@ -268,13 +291,18 @@ impl Care {
                     template: claimed.kind.as_str().to_owned(),
                     params,
                 };
-                (provider.as_str().to_owned(), self.sms.send(provider, &message).await)
+                let result = match self.interrupted_attempt(provider, claimed, &message.to).await {
+                    Some(outcome) => outcome,
+                    None => self.sms.send_unless(provider, &message, &self.stopping).await,
+                };
+                (provider.as_str().to_owned(), result)
             }
         };
         if let Some(code) = result.code() {
             self.metrics.provider_errors.with_label_values(&[&provider, code]).inc();
         }
         match result {
+            SendOutcome::Withheld => Outcome::Released { at: now },
             SendOutcome::Sent { provider_message_id } => Outcome::Sent {
                 provider,
                 provider_message_id,
@@ -311,6 +339,49 @@ impl Care {
         }
     }
 
+    /// A message taken over after a crash (its lease ran out while `sending`): did the
+    /// interrupted attempt reach the provider? Where the provider keeps a log we can read
+    /// (Twilio), a message there with this text, to this number, whose id no message of ours
+    /// has recorded, is that attempt: it is recorded as sent and not sent again. `None`: send
+    /// (nothing found, or the provider cannot tell); `Some(Transient)`: look again later.
+    async fn interrupted_attempt(
+        &self,
+        provider: SmsProviderKind,
+        claimed: &outbox::Claimed,
+        to: &str,
+    ) -> Option<SendOutcome> {
+        if !claimed.recovered {
+            return None;
+        }
+        let candidates = match self.sms.earlier_attempts(provider, to, &claimed.body).await? {
+            Ok(candidates) if candidates.is_empty() => return None,
+            Ok(candidates) => candidates,
+            Err(outcome) => return Some(outcome),
+        };
+        let name = provider.as_str().to_owned();
+        let ids = candidates.clone();
+        let recorded = match self
+            .db
+            .read(move |conn| outbox::recorded_provider_ids(conn, &name, &ids))
+            .await
+        {
+            Ok(recorded) => recorded,
+            Err(error) => {
+                return Some(SendOutcome::Transient {
+                    code: Some("lookup".into()),
+                    error: format!("cannot check the provider ids already recorded: {error}"),
+                    retry_after: None,
+                })
+            }
+        };
+        let earlier = candidates.into_iter().find(|id| !recorded.contains(id))?;
+        tracing::info!(message_id = %claimed.id, provider = provider.as_str(), provider_message_id = %earlier,
+            "the interrupted attempt had reached the provider: recorded as sent, not sent again");
+        Some(SendOutcome::Sent {
+            provider_message_id: Some(earlier),
+        })
+    }
+
     fn count(&self, claimed: &outbox::Claimed, outcome: &Outcome, now: DateTime<Utc>, report: &mut DeliveryReport) {
         let status = match outcome {
             Outcome::Sent { .. } => {
@@ -332,6 +403,10 @@ impl Care {
                 MessageStatus::Failed
             }
             Outcome::Suppressed { .. } => MessageStatus::Suppressed,
+            Outcome::Released { .. } => {
+                report.released += 1;
+                MessageStatus::Pending
+            }
         };
         if status != MessageStatus::Pending {
             self.metrics

@@ -87,7 +87,7 @@ pub async fn run(
         Job {
             name: "delivery",
             every: schedule.deliver_every,
-            pass: delivery_pass(care, clock),
+            pass: delivery_pass(care.clone(), clock),
         },
     ];
     tracing::info!(
@@ -96,7 +96,16 @@ pub async fn run(
         metrics = metrics_server.as_ref().map(|server| server.local_addr().to_string()),
         "worker started"
     );
+    // A delivery pass over a long backlog would otherwise run into the grace period and be
+    // abandoned with hand-overs cut off: tell it at once, so it stops claiming and releases
+    // what has not begun.
+    let mut stop_for_care = stop.clone();
+    let stop_watch = tokio::spawn(async move {
+        stop_requested(&mut stop_for_care).await;
+        care.request_stop();
+    });
     let outcome = drive(jobs, stop, SHUTDOWN_GRACE).await;
+    stop_watch.abort();
     if let Some(server) = metrics_server {
         server.stop().await;
     }

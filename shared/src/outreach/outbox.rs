@@ -595,6 +595,11 @@ pub enum Outcome {
     Suppressed {
         reason: SuppressionReason,
     },
+    /// Never handed over (the worker is stopping): due again at `at`, the claim's attempt not
+    /// counted, so that the next worker sends it at once instead of after the lease.
+    Released {
+        at: DateTime<Utc>,
+    },
 }
 
 /// Records the outcome if this worker still holds the claim; `false` when it lost it (its
@@ -667,8 +672,31 @@ pub fn record(conn: &mut AnyConnection, claimed: &Claimed, outcome: &Outcome, no
                 messages::updated_at.eq(now_db),
             ))
             .execute(conn)?,
+        Outcome::Released { at } => diesel::update(target)
+            .set((
+                messages::status.eq(MessageStatus::Pending.as_str()),
+                messages::suppression_reason.eq(None::<String>),
+                messages::attempts.eq(claimed.attempt - 1),
+                messages::next_attempt_at.eq(Some(to_db_time(*at))),
+                messages::updated_at.eq(now_db),
+            ))
+            .execute(conn)?,
     };
     Ok(changed == 1)
+}
+
+/// Which of `ids` (a provider's message ids) are already recorded on some message: after a crash,
+/// an id found in the provider's log but recorded nowhere is the interrupted attempt's.
+pub fn recorded_provider_ids(conn: &mut AnyConnection, provider: &str, ids: &[String]) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let recorded: Vec<Option<String>> = messages::table
+        .filter(messages::provider.eq(provider))
+        .filter(messages::provider_message_id.eq_any(ids))
+        .select(messages::provider_message_id)
+        .load(conn)?;
+    Ok(recorded.into_iter().flatten().collect())
 }
 
 /// Backlog for the gauges: rows waiting by status, and the age of the oldest one due.

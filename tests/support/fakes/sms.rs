@@ -117,6 +117,12 @@ struct State {
     requests: usize,
     failures: HashMap<String, VecDeque<Failure>>,
     aliyun_nonces: HashSet<String>,
+    /// Twilio's message log (sid, to, body, created), oldest first, for `GET Messages.json`.
+    twilio_log: Vec<(String, String, String, chrono::DateTime<Utc>)>,
+    /// How long every request waits before it is answered (a slow provider).
+    delay: std::time::Duration,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -220,6 +226,16 @@ impl FakeSms {
         lock(&self.state).requests
     }
 
+    /// Every request from now on waits `delay` before it is handled (a slow provider).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        lock(&self.state).delay = delay;
+    }
+
+    /// The most requests that were being handled at once.
+    pub fn max_in_flight(&self) -> usize {
+        lock(&self.state).max_in_flight
+    }
+
     /// The next `times` authenticated requests to `provider` fail with `failure`.
     pub fn fail_next(&self, provider: &str, times: usize, failure: Failure) {
         assert!(
@@ -241,13 +257,28 @@ impl Drop for FakeSms {
 
 async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) -> HttpResponse {
     let state: &Shared = &state;
-    lock(state).requests += 1;
+    let delay = {
+        let mut state = lock(state);
+        state.requests += 1;
+        state.in_flight += 1;
+        state.max_in_flight = state.max_in_flight.max(state.in_flight);
+        state.delay
+    };
+    if !delay.is_zero() {
+        actix_web::rt::time::sleep(delay).await;
+    }
+    let response = route(state, &req, &body);
+    lock(state).in_flight -= 1;
+    response
+}
+
+fn route(state: &Shared, req: &HttpRequest, body: &[u8]) -> HttpResponse {
     if req.path().starts_with("/2010-04-01/") {
-        twilio(state, &req, &body)
+        twilio(state, req, body)
     } else if req.headers().contains_key("x-acs-action") {
-        aliyun(state, &req, &body)
+        aliyun(state, req, body)
     } else if req.headers().contains_key("x-tc-action") {
-        tencent(state, &req, &body)
+        tencent(state, req, body)
     } else {
         HttpResponse::NotFound()
             .content_type("text/plain")
@@ -314,6 +345,9 @@ fn twilio(state: &Shared, req: &HttpRequest, body: &[u8]) -> HttpResponse {
         return twilio_error(401, 20003, "Authenticate");
     }
     let expected = format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages.json");
+    if req.path() == expected && req.method() == actix_web::http::Method::GET {
+        return twilio_list(state, req);
+    }
     if req.path() != expected || req.method() != actix_web::http::Method::POST {
         return twilio_error(
             404,
@@ -375,14 +409,20 @@ fn twilio(state: &Shared, req: &HttpRequest, body: &[u8]) -> HttpResponse {
         return twilio_error(400, 21602, "Message body is required.");
     };
     let sid = format!("SM{}", uuid::Uuid::new_v4().simple());
-    lock(state).received.push(ReceivedSms {
-        provider: "twilio".into(),
-        to: to.clone(),
-        body: Some(text.clone()),
-        template: None,
-        params: Vec::new(),
-        reference: None,
-    });
+    {
+        let mut state = lock(state);
+        state.received.push(ReceivedSms {
+            provider: "twilio".into(),
+            to: to.clone(),
+            body: Some(text.clone()),
+            template: None,
+            params: Vec::new(),
+            reference: None,
+        });
+        state
+            .twilio_log
+            .push((sid.clone(), to.clone(), text.clone(), Utc::now()));
+    }
     let now = Utc::now().to_rfc2822();
     HttpResponse::Created().json(json!({
         "account_sid": TWILIO_ACCOUNT_SID,
@@ -405,6 +445,61 @@ fn twilio(state: &Shared, req: &HttpRequest, body: &[u8]) -> HttpResponse {
         "subresource_uris": {"media": format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages/{sid}/Media.json")},
         "to": to,
         "uri": format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages/{sid}.json"),
+    }))
+}
+
+/// `GET Messages.json`: the account's messages, newest first, filtered by `To` when given, in
+/// pages of `PageSize` (default 50) with `Page` and `next_page_uri`, as Twilio lists them.
+fn twilio_list(state: &Shared, req: &HttpRequest) -> HttpResponse {
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let size = param("PageSize")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, 1000);
+    let page = param("Page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let to = param("To");
+    let state = lock(state);
+    let matching: Vec<_> = state
+        .twilio_log
+        .iter()
+        .rev()
+        .filter(|(_, number, _, _)| to.as_ref().is_none_or(|to| to == number))
+        .collect();
+    let messages: Vec<Value> = matching
+        .iter()
+        .skip(page * size)
+        .take(size)
+        .map(|(sid, number, body, created)| {
+            json!({
+                "sid": sid, "to": number, "from": TWILIO_FROM, "body": body, "status": "sent",
+                "date_created": created.to_rfc2822(), "direction": "outbound-api",
+                "account_sid": TWILIO_ACCOUNT_SID,
+            })
+        })
+        .collect();
+    let base = format!("/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages.json");
+    let page_uri = |page: usize| {
+        let mut pairs = vec![
+            ("PageSize".to_owned(), size.to_string()),
+            ("Page".to_owned(), page.to_string()),
+        ];
+        if let Some(to) = &to {
+            pairs.push(("To".to_owned(), to.clone()));
+        }
+        format!("{base}?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    };
+    let next = (matching.len() > (page + 1) * size).then(|| page_uri(page + 1));
+    HttpResponse::Ok().json(json!({
+        "messages": messages,
+        "page": page,
+        "page_size": size,
+        "first_page_uri": page_uri(0),
+        "next_page_uri": next,
+        "previous_page_uri": (page > 0).then(|| page_uri(page - 1)),
+        "uri": page_uri(page),
+        "start": page * size,
+        "end": page * size + messages.len().saturating_sub(1),
     }))
 }
 

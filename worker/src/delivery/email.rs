@@ -293,6 +293,13 @@ impl Mailer {
 
     /// Hand one message over. Never panics; every failure is classified.
     pub async fn send(&self, message: &EmailMessage) -> SendOutcome {
+        self.send_unless(message, &std::sync::atomic::AtomicBool::new(false))
+            .await
+    }
+
+    /// [`Self::send`], unless `stopping` is set by the time the message's turn comes (a free
+    /// permit of `SMTP_CONCURRENCY`): then it is [`SendOutcome::Withheld`].
+    pub async fn send_unless(&self, message: &EmailMessage, stopping: &std::sync::atomic::AtomicBool) -> SendOutcome {
         let (email, message_id) = match self.build(message) {
             Ok(built) => built,
             Err(outcome) => return outcome,
@@ -304,6 +311,9 @@ impl Mailer {
                 retry_after: None,
             };
         };
+        if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return SendOutcome::Withheld;
+        }
         let Some((transport, generation)) = self.transport() else {
             return SendOutcome::Transient {
                 code: Some("no_runtime".to_owned()),

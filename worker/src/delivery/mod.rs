@@ -24,13 +24,17 @@ pub enum SendOutcome {
     /// Will never succeed as is: invalid number, recipient unsubscribed at the provider,
     /// SMTP 5xx for the recipient, bad credentials or a rejected signature.
     Permanent { code: Option<String>, error: String },
+    /// Not handed over: the worker began stopping while this message waited for its turn
+    /// (a free connection to the provider). Nothing was attempted; the message goes back to
+    /// the outbox as it was.
+    Withheld,
 }
 
 impl SendOutcome {
     /// A short, stable label for metrics (`provider errors by code`).
     pub fn code(&self) -> Option<&str> {
         match self {
-            SendOutcome::Sent { .. } => None,
+            SendOutcome::Sent { .. } | SendOutcome::Withheld => None,
             SendOutcome::Transient { code, .. } | SendOutcome::Permanent { code, .. } => code.as_deref(),
         }
     }

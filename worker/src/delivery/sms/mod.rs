@@ -67,6 +67,7 @@ pub mod twilio;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -570,6 +571,10 @@ fn tencent_config(var: &impl Fn(&str) -> Option<String>, problems: &mut Vec<Stri
     })
 }
 
+/// How many pages (of 50, newest first) of a number's messages a crash-recovery lookup reads:
+/// the interrupted attempt is at most a lease (minutes) old.
+const LOOKUP_PAGES: usize = 2;
+
 /// One SMS to hand over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsMessage {
@@ -638,7 +643,18 @@ impl SmsGateway {
     /// One attempt to hand `message` to `provider`. Never panics; an unconfigured provider is
     /// `Permanent { code: "not_configured" }`.
     pub async fn send(&self, provider: SmsProviderKind, message: &SmsMessage) -> SendOutcome {
-        let outcome = self.dispatch(provider, message).await;
+        self.send_unless(provider, message, &AtomicBool::new(false)).await
+    }
+
+    /// [`Self::send`], unless `stopping` is set by the time the message's turn comes (a free
+    /// permit of the provider's concurrency limit): then it is [`SendOutcome::Withheld`].
+    pub async fn send_unless(
+        &self,
+        provider: SmsProviderKind,
+        message: &SmsMessage,
+        stopping: &AtomicBool,
+    ) -> SendOutcome {
+        let outcome = self.dispatch(provider, message, stopping).await;
         // Codes only at info/warn: a provider's message can quote the recipient's number.
         let provider_name = provider.as_str();
         match &outcome {
@@ -662,11 +678,34 @@ impl SmsGateway {
                 tracing::warn!(provider = provider_name, message_id = %message.message_id, code, "sms failed");
                 tracing::debug!(provider = provider_name, message_id = %message.message_id, error = %error, "sms error");
             }
+            SendOutcome::Withheld => {
+                tracing::debug!(provider = provider_name, message_id = %message.message_id, "sms withheld: stopping");
+            }
         }
         outcome
     }
 
-    async fn dispatch(&self, provider: SmsProviderKind, message: &SmsMessage) -> SendOutcome {
+    /// After a crash: the provider's ids of messages to `to` whose text is `body_pattern` (with
+    /// `{token}` for the personal link), newest first, from the provider's own log; `None` when
+    /// the provider offers no such log to us. Twilio lists the account's messages; the `file`
+    /// provider needs none (it writes one file per message id, so a repeat replaces it);
+    /// Aliyun and Tencent are not asked (see the README on crash recovery).
+    pub async fn earlier_attempts(
+        &self,
+        provider: SmsProviderKind,
+        to: &str,
+        body_pattern: &str,
+    ) -> Option<Result<Vec<String>, SendOutcome>> {
+        match (provider, &self.config.twilio) {
+            (SmsProviderKind::Twilio, Some(config)) => {
+                let _permit = self.permits[provider.index()].acquire().await.ok()?;
+                Some(twilio::find_sent(&self.client, config, to, body_pattern, LOOKUP_PAGES).await)
+            }
+            _ => None,
+        }
+    }
+
+    async fn dispatch(&self, provider: SmsProviderKind, message: &SmsMessage, stopping: &AtomicBool) -> SendOutcome {
         if !self.is_configured(provider) {
             return permanent("not_configured", format!("SMS provider {provider} is not configured"));
         }
@@ -686,6 +725,9 @@ impl SmsGateway {
             Ok(permit) => permit,
             Err(_) => return transient("closed", "the SMS gateway is shutting down", None),
         };
+        if stopping.load(Ordering::SeqCst) {
+            return SendOutcome::Withheld;
+        }
         match provider {
             SmsProviderKind::Twilio => match &self.config.twilio {
                 Some(config) => twilio::send(&self.client, config, message).await,

@@ -13,6 +13,7 @@ use reqwest::header::CONTENT_TYPE;
 
 use super::{clip, exchange, permanent, transient, Reply, SmsMessage, SmsProviderKind, TwilioConfig, TwilioSender};
 use crate::delivery::SendOutcome;
+use shared::outreach::outbox::TOKEN_MARKER;
 
 pub(crate) async fn send(client: &reqwest::Client, config: &TwilioConfig, message: &SmsMessage) -> SendOutcome {
     let url = format!(
@@ -39,6 +40,101 @@ pub(crate) async fn send(client: &reqwest::Client, config: &TwilioConfig, messag
         Err(outcome) => outcome,
     }
 }
+
+/// Messages to `to` in the account's log (newest first, up to `pages` pages of 50) whose body
+/// matches `body_pattern`, where each [`TOKEN_MARKER`] stands for one personal-link token (a new
+/// token is made for every attempt, so two attempts of one message differ only there). The
+/// sids of the matches, newest first: after a crash, the interrupted attempt is among them
+/// if Twilio accepted it. An unreadable or failed reply is `Err` (transient: look again later
+/// rather than risk sending twice).
+pub(crate) async fn find_sent(
+    client: &reqwest::Client,
+    config: &TwilioConfig,
+    to: &str,
+    body_pattern: &str,
+    pages: usize,
+) -> Result<Vec<String>, SendOutcome> {
+    let user = config.api_key_sid.as_deref().unwrap_or(&config.account_sid);
+    let mut url = format!(
+        "{}/2010-04-01/Accounts/{}/Messages.json?{}",
+        config.base_url,
+        config.account_sid,
+        serde_urlencoded::to_string([("To", to), ("PageSize", "50")]).unwrap_or_default()
+    );
+    let mut found = Vec::new();
+    for _ in 0..pages.max(1) {
+        let request = client.get(&url).basic_auth(user, Some(&config.auth_token));
+        let reply = exchange(SmsProviderKind::Twilio, request).await?;
+        if !(200..300).contains(&reply.status) {
+            return Err(match classify(&reply) {
+                // A refused lookup is no reason to give the message up: try again later.
+                SendOutcome::Permanent { code, error } => SendOutcome::Transient {
+                    code,
+                    error,
+                    retry_after: None,
+                },
+                other => other,
+            });
+        }
+        let page: MessagePage = serde_json::from_slice(&reply.body)
+            .map_err(|error| transient("lookup", format!("twilio: unreadable message list: {error}"), None))?;
+        found.extend(
+            page.messages
+                .into_iter()
+                .filter(|listed| listed.to == to && body_matches(body_pattern, &listed.body))
+                .map(|listed| listed.sid),
+        );
+        match page.next_page_uri {
+            Some(next) if !next.is_empty() => url = format!("{}{next}", config.base_url),
+            _ => break,
+        }
+    }
+    Ok(found)
+}
+
+#[derive(serde::Deserialize)]
+struct MessagePage {
+    messages: Vec<ListedMessage>,
+    next_page_uri: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedMessage {
+    sid: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Whether `body` is `pattern` with each [`TOKEN_MARKER`] replaced by a link token (22 URL-safe
+/// base64 characters, see `outbox::new_link_token`).
+fn body_matches(pattern: &str, body: &str) -> bool {
+    let mut parts = pattern.split(TOKEN_MARKER);
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let Some(mut rest) = body.strip_prefix(first) else {
+        return false;
+    };
+    for part in parts {
+        let token_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+            .count();
+        if token_len != TOKEN_LEN {
+            return false;
+        }
+        match rest[TOKEN_LEN..].strip_prefix(part) {
+            Some(after) => rest = after,
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+/// The length of a personal-link token: 16 random bytes in unpadded URL-safe base64.
+const TOKEN_LEN: usize = 22;
 
 /// What a Twilio reply means.
 pub(crate) fn classify(reply: &Reply) -> SendOutcome {
@@ -86,6 +182,39 @@ mod tests {
             retry_after: retry_after.map(Duration::from_secs),
             body: body.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn a_body_matches_its_pattern_whatever_the_token() {
+        let pattern = "【悦颜】请评价 https://x.test/s/{token} 回T退订";
+        assert!(body_matches(
+            pattern,
+            "【悦颜】请评价 https://x.test/s/AAAAAAAAAAAAAAAAAAAAAA 回T退订"
+        ));
+        assert!(body_matches(
+            pattern,
+            "【悦颜】请评价 https://x.test/s/a-b_c-d_e-f_g-h_i-j_kl 回T退订"
+        ));
+        // Another text, a token of another length, or something after the end: not this message.
+        assert!(!body_matches(
+            pattern,
+            "【悦颜】请评价 https://x.test/s/AAAAAAAAAAAAAAAAAAAAAA 回T退"
+        ));
+        assert!(!body_matches(
+            pattern,
+            "【悦颜】请评价 https://x.test/s/AAAAAAAAAAAAAAAAAAAAA 回T退订"
+        ));
+        assert!(!body_matches(
+            pattern,
+            "【悦颜】请评价 https://x.test/s/AAAAAAAAAAAAAAAAAAAAAA 回T退订!"
+        ));
+        assert!(!body_matches(
+            pattern,
+            "【美丽】请评价 https://x.test/s/AAAAAAAAAAAAAAAAAAAAAA 回T退订"
+        ));
+        // Without a link the text must be the same.
+        assert!(body_matches("生日快乐", "生日快乐"));
+        assert!(!body_matches("生日快乐", "生日快乐!"));
     }
 
     #[test]

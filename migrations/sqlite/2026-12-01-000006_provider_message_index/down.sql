@@ -1,0 +1,1 @@
+DROP INDEX messages_provider_message_idx;

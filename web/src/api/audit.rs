@@ -10,6 +10,7 @@ use shared::audit::{self, AuditEntry, AuditFilter};
 use shared::pagination::PageRequest;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub limit: Option<i64>,

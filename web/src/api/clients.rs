@@ -16,6 +16,7 @@ use shared::pagination::PageRequest;
 use shared::FieldErrors;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClientsQuery {
     /// Front-desk lookup: name (any part, Chinese or Latin), pinyin or its initials (zsf), phone

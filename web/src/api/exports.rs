@@ -21,6 +21,7 @@ pub struct NewExport {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportsQuery {
     pub limit: Option<i64>,

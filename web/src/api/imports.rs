@@ -12,6 +12,7 @@ use shared::imports::{self, ImportReport};
 const MAX_CSV_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// Import the good rows even when some are rejected (default false: all or nothing).

@@ -14,6 +14,7 @@ use shared::pagination::PageRequest;
 use shared::FieldErrors;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
     pub limit: Option<i64>,

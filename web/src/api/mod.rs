@@ -101,6 +101,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// `?limit=&cursor=` on every list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Items per page, 1–200 (default 50).

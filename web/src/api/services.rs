@@ -40,6 +40,7 @@ pub struct UpdateService {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ServicesQuery {
     pub limit: Option<i64>,

@@ -15,6 +15,7 @@ use shared::visits::{self, Visit, VisitFilter, VisitInput, VisitPatchInput};
 use shared::FieldErrors;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VisitsQuery {
     pub limit: Option<i64>,

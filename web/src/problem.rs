@@ -3,7 +3,7 @@
 //! Causes of server-side failures are logged with the request's id, never shown.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use shared::{Error, FieldError, FieldErrors};
 use std::fmt;
@@ -42,6 +42,8 @@ pub enum ApiError {
     PayloadTooLarge,
     BadRequest(String),
     NotFound,
+    /// The path exists, the method does not: the methods it has.
+    MethodNotAllowed(&'static [&'static str]),
     /// A CSV import with rejected rows, nothing written.
     ImportRejected(Box<shared::imports::ImportReport>),
 }
@@ -70,6 +72,7 @@ impl fmt::Display for ApiError {
             ApiError::PayloadTooLarge => f.write_str("payload too large"),
             ApiError::BadRequest(detail) => f.write_str(detail),
             ApiError::NotFound => f.write_str("not found"),
+            ApiError::MethodNotAllowed(allowed) => write!(f, "method not allowed; allowed: {}", allowed.join(", ")),
             ApiError::ImportRejected(report) => write!(f, "{} rows rejected", report.rejected.len()),
         }
     }
@@ -174,6 +177,14 @@ impl ApiError {
                 None,
             ),
             ApiError::NotFound => not_found(),
+            ApiError::MethodNotAllowed(allowed) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+                format!("This path answers {} only; see `Allow`.", allowed.join(", ")),
+                vec![],
+                None,
+            ),
             ApiError::ImportRejected(report) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "import_rejected",
@@ -257,13 +268,20 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
+        if let ApiError::MethodNotAllowed(allowed) = self {
+            response.insert_header((header::ALLOW, allowed.join(", ")));
+        }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
     }
 }
 
-/// For routes that match nothing.
-pub async fn no_route() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
+/// For requests that match no route: 405 with `Allow` when the path is a documented one and
+/// only the method is wrong, else 404.
+pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    match crate::openapi::allowed_methods(req.path()) {
+        Some(allowed) if !allowed.contains(&req.method().as_str()) => Err(ApiError::MethodNotAllowed(allowed)),
+        _ => Err(ApiError::NotFound),
+    }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

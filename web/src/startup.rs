@@ -24,13 +24,15 @@ pub struct Application {
     pub state: AppState,
 }
 
-/// The OpenAPI document of every route in [`api::routes`].
+/// The OpenAPI document of every route in [`api::routes`], with the problem responses each
+/// operation can give ([`crate::openapi::complete`]).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, document) = App::new()
+    let (_, mut document) = App::new()
         .into_utoipa_app()
         .openapi(crate::openapi::ApiDoc::openapi())
         .configure(api::routes)
         .split_for_parts();
+    crate::openapi::complete(&mut document);
     document
 }
 

@@ -52,7 +52,8 @@ pub fn body_hash(bytes: &[u8]) -> String {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+    // Strict: a struct reads a JSON object only, never an array of its fields.
+    match serde_path_to_error::deserialize::<_, T>(crate::strict_json::Strict(&mut deserializer)) {
         Ok(value) => match deserializer.end() {
             Ok(()) => Ok(value),
             Err(trailing) => Err(ApiError::MalformedJson(trailing.to_string())),

@@ -15,3 +15,4 @@ pub mod pages;
 pub mod problem;
 pub mod startup;
 pub mod state;
+pub mod strict_json;

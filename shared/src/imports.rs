@@ -402,7 +402,11 @@ fn phone_holders(
 
 /// A spreadsheet time: RFC 3339, or a local "YYYY-MM-DD HH:MM[:SS]" / "YYYY/MM/DD HH:MM" /
 /// "YYYY-MM-DD" (noon) in the store's zone.
-pub fn visit_time(raw: &str, zone: chrono_tz::Tz, now: DateTime<Utc>) -> std::result::Result<DateTime<Utc>, FieldError> {
+pub fn visit_time(
+    raw: &str,
+    zone: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> std::result::Result<DateTime<Utc>, FieldError> {
     let raw = raw.trim();
     let parsed = DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))

@@ -123,6 +123,52 @@ async fn unknown_routes_and_ids_are_404_problems(backend: Backend) {
     assert_eq!(wrong_method.content_type(), "application/problem+json");
 }
 
+async fn arrays_are_not_objects(backend: Backend) {
+    // serde reads a struct from an array of its fields in order; the API takes objects only.
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    let store = app.create_store(&owner, "静安店").await;
+    let path = format!("/api/v1/stores/{store}");
+    let renamed = app.patch(&path, &owner.token, &json!(["New name"])).await;
+    assert_eq!(renamed.json["errors"][0]["code"], "invalid_type", "{}", renamed.text);
+    renamed.problem(422);
+    app.patch(&path, &owner.token, &json!([null, null])).await.problem(422);
+    assert_eq!(app.get(&path, &owner.token).await.json["name"], "静安店");
+    let nested = app
+        .post(
+            "/api/v1/stores",
+            &owner.token,
+            &json!({ "name": "A", "quiet_hours": ["21:00", "09:00"] }),
+        )
+        .await;
+    assert_eq!(nested.invalid_fields(), ["quiet_hours"]);
+    assert_eq!(store_count(&app, &owner).await, 1);
+}
+
+async fn a_known_path_with_another_method_is_405_with_allow(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    for (method, path, allow) in [
+        (reqwest::Method::PUT, "/api/v1/stores", "GET, POST"),
+        (reqwest::Method::TRACE, "/healthz", "GET"),
+        (
+            reqwest::Method::GET,
+            "/api/v1/stores/01900000-0000-7000-8000-000000000000/nothing",
+            "",
+        ),
+        (reqwest::Method::POST, "/api/v1/me", "GET"),
+    ] {
+        let response = app.request(method.clone(), path, Some(&owner.token), None).await;
+        if allow.is_empty() {
+            response.problem(404);
+            continue;
+        }
+        assert_eq!(response.problem(405)["code"], "method_not_allowed", "{method} {path}");
+        let allowed = response.headers.get("allow").and_then(|v| v.to_str().ok());
+        assert_eq!(allowed, Some(allow), "{method} {path}");
+    }
+}
+
 both_backends!(
     malformed_json_is_400,
     wrong_types_and_unknown_fields_name_the_field,
@@ -130,4 +176,6 @@ both_backends!(
     huge_bodies_are_refused,
     wrong_content_type_is_415,
     unknown_routes_and_ids_are_404_problems,
+    arrays_are_not_objects,
+    a_known_path_with_another_method_is_405_with_allow,
 );

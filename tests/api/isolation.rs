@@ -132,7 +132,8 @@ fn id_for(victim: &Victim, collection: &str) -> String {
     let key = match collection {
         "stores" | "store" | "home_store" => "stores",
         "staff" | "consultant" => "staff",
-        "clients" | "client" | "referrer" => "clients",
+        // `GET /audit?subject_id=`: the record acted on, a client for instance.
+        "clients" | "client" | "referrer" | "subject" => "clients",
         "services" | "service" => "services",
         "visits" | "visit" => "visits",
         "exports" | "export" => "exports",

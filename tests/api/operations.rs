@@ -136,9 +136,59 @@ async fn openapi_documents_every_route(backend: Backend) {
     assert!(docs.text.contains("/api/openapi.json"));
 }
 
+/// The document says where each parameter goes and what each operation can answer: query
+/// parameters are in the query (utoipa puts a struct's parameters in the path unless told),
+/// operation ids are unique, and the problems an operation can meet are listed.
+async fn openapi_parameters_and_problems_are_truthful(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let document = app.request(Method::GET, "/api/openapi.json", None, None).await.json;
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let name = format!("{} {path}", method.to_uppercase());
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_owned()), "{name}: operationId {id} is not unique");
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let parameter_name = parameter["name"].as_str().unwrap();
+                let in_template = path.contains(&format!("{{{parameter_name}}}"));
+                assert_eq!(
+                    parameter["in"] == "path",
+                    in_template,
+                    "{name}: parameter {parameter_name} is declared in {}",
+                    parameter["in"]
+                );
+            }
+            let responses = operation["responses"].as_object().unwrap();
+            let mut expected = vec![];
+            if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                expected.push("401");
+            }
+            if path.contains('{') {
+                expected.push("404");
+            }
+            if operation.get("requestBody").is_some() {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            for status in expected {
+                assert!(responses.contains_key(status), "{name} does not document {status}");
+            }
+        }
+    }
+    let unauthenticated = &document["components"]["responses"]["Unauthenticated"];
+    assert_eq!(
+        unauthenticated["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+    // A query parameter the document names is read from the query.
+    let owner = app.signup("Chain").await;
+    let response = app.get("/api/v1/stores?limit=0", &owner.token).await;
+    assert_eq!(response.invalid_fields(), ["limit"]);
+}
+
 both_backends!(
     health_and_readiness,
     requests_carry_an_id,
     metrics_count_requests_by_route_template,
     openapi_documents_every_route,
+    openapi_parameters_and_problems_are_truthful,
 );

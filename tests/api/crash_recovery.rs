@@ -7,8 +7,8 @@
 //! - SIGTERM to `worker run` during a long batch: the hand-overs under way finish and are
 //!   recorded, the rest is released at once for the next worker, and none is left `sending`.
 
-use crate::outreach::{assert_each_once, import_birthday_clients, Salon};
-use chrono::{Duration as Span, FixedOffset, Utc};
+use crate::outreach::{assert_each_once, import_birthday_clients, zone_where_it_is, Salon};
+use chrono::{Duration as Span, Utc};
 use e2e::{both_backends, Backend};
 use serde_json::Value;
 use std::process::Stdio;
@@ -99,28 +99,9 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(backend
     assert_eq!(ids.len(), 300);
 }
 
-/// An IANA zone where it is early afternoon now, and its local date: birthdays of that date are
-/// due there now (10:00 has passed) and quiet hours (from 21:00) are hours away, whenever the
-/// test runs.
-fn an_afternoon_zone() -> (String, chrono::NaiveDate) {
-    let now = Utc::now();
-    let hour = i32::try_from(chrono::Timelike::hour(&now)).unwrap();
-    let mut offset = 13 - hour;
-    if offset < -12 {
-        offset += 24;
-    }
-    // Etc/GMT zones have the sign reversed: Etc/GMT-8 is UTC+8.
-    let zone = match offset {
-        0 => "Etc/GMT".to_owned(),
-        n if n > 0 => format!("Etc/GMT-{n}"),
-        n => format!("Etc/GMT+{}", -n),
-    };
-    let local = now.with_timezone(&FixedOffset::east_opt(offset * 3600).unwrap());
-    (zone, local.date_naive())
-}
-
 async fn a_stopped_worker_finishes_its_sends_and_leaves_nothing_sending(backend: Backend) {
-    let (zone, today) = an_afternoon_zone();
+    // Early afternoon: the day's birthdays are due (10:00 has passed), quiet hours are far.
+    let (zone, today) = zone_where_it_is(13);
     let salon = Salon::new(backend, &zone).await;
     salon.sms.set_delay(Duration::from_millis(250));
     import_birthday_clients(&salon, 40, &today.format("%m-%d").to_string()).await;

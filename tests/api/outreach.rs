@@ -128,6 +128,28 @@ impl Salon {
     }
 }
 
+/// An IANA zone (`Etc/GMT±N`) where the local hour is `hour` now, and its local date: tests
+/// that run the worker on the real clock pick the local time they need, whenever they run.
+pub(crate) fn zone_where_it_is(hour: i32) -> (String, chrono::NaiveDate) {
+    let now = Utc::now();
+    let utc_hour = i32::try_from(chrono::Timelike::hour(&now)).unwrap();
+    let mut offset = hour - utc_hour;
+    if offset < -12 {
+        offset += 24;
+    }
+    if offset > 14 {
+        offset -= 24;
+    }
+    // Etc/GMT zones have the sign reversed: Etc/GMT-8 is UTC+8.
+    let zone = match offset {
+        0 => "Etc/GMT".to_owned(),
+        n if n > 0 => format!("Etc/GMT-{n}"),
+        n => format!("Etc/GMT+{}", -n),
+    };
+    let local = now.with_timezone(&chrono::FixedOffset::east_opt(offset * 3600).unwrap());
+    (zone, local.date_naive())
+}
+
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
@@ -188,16 +210,38 @@ async fn a_late_sweep_still_greets_that_day_but_not_the_next(backend: Backend) {
     let received = salon.sms.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].to, "+8613800138002");
-    // Back at 23:30 the same day after another outage: a birthday of that day is still
-    // decided, and waits for the morning (quiet hours), rather than being lost.
-    salon
+    // Back at 23:30 the same day after another outage: quiet hours would hold the greeting
+    // until the morning after the birthday, so it is recorded as not sent, with its reason.
+    let late = salon
         .client(json!({ "name": "黄蓉", "phone": "13800138014", "birthday": "05-20", "marketing_consent": true }))
         .await;
     let report = salon.tick("2026-05-20T15:30:00Z").await;
     assert_eq!(report["sweep"]["messages_created"], 1, "{report}");
     assert_eq!(report["delivery"]["sent"], 0, "{report}");
-    assert_eq!(salon.tick("2026-05-21T01:00:00Z").await["delivery"]["sent"], 1);
-    assert_eq!(salon.sms.received().len(), 2);
+    assert_eq!(salon.tick("2026-05-21T01:00:00Z").await["delivery"]["sent"], 0);
+    assert_eq!(salon.sms.received().len(), 1);
+    let message = &salon.messages(&format!("&client_id={late}")).await[0];
+    assert_eq!(message["status"], "suppressed");
+    assert_eq!(message["suppression_reason"], "day_passed");
+}
+
+async fn a_greeting_failing_until_the_evening_is_not_sent_the_day_after(backend: Backend) {
+    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    let client = salon
+        .client(json!({ "name": "林青", "phone": "13800138016", "birthday": "05-22", "marketing_consent": true }))
+        .await;
+    // 20:55 in Shanghai: the provider is down; the retry would fall in quiet hours.
+    salon.sms.fail_next("twilio", 1, Failure::ServerError);
+    let report = salon.tick("2026-05-22T12:55:00Z").await;
+    assert_eq!(report["delivery"]["retrying"], 1, "{report}");
+    // The next morning the retry is due, but the birthday is over.
+    let report = salon.tick("2026-05-23T01:30:00Z").await;
+    assert_eq!(report["delivery"]["sent"], 0, "{report}");
+    assert!(salon.sms.received().is_empty());
+    let message = &salon.messages(&format!("&client_id={client}")).await[0];
+    assert_eq!(message["status"], "suppressed");
+    assert_eq!(message["suppression_reason"], "day_passed");
+    assert!(message["last_error"].as_str().unwrap().contains("500"), "{message}");
 }
 
 async fn leap_day_birthdays_fall_on_the_28th_in_common_years(backend: Backend) {
@@ -483,13 +527,177 @@ async fn too_many_requests_is_retried_after_the_providers_wait(backend: Backend)
     assert_eq!(message["attempts"], 2);
 }
 
-async fn a_permanent_error_fails_at_once_and_staff_can_retry_or_cancel(backend: Backend) {
+async fn a_message_failing_every_attempt_fails_after_the_last_one(backend: Backend) {
+    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    salon.put_settings(json!({ "max_attempts": 2 })).await;
+    salon
+        .client(json!({ "name": "方圆", "phone": "13800138020", "birthday": "08-09", "marketing_consent": true }))
+        .await;
+    salon.sms.fail_next("twilio", 2, Failure::ServerError);
+    let report = salon.tick("2026-08-09T02:00:00Z").await;
+    assert_eq!(report["delivery"]["retrying"], 1, "{report}");
+    let retry_at = salon.messages("").await[0]["next_attempt_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The second attempt, after the backoff (12 minutes ± 20 %), is the last.
+    assert!(at(&retry_at) > at("2026-08-09T02:09:00Z"), "{retry_at}");
+    assert!(at(&retry_at) < at("2026-08-09T02:15:00Z"), "{retry_at}");
+    let report = salon.tick(&retry_at).await;
+    assert_eq!(report["delivery"]["failed"], 1, "{report}");
+    let message = &salon.messages("").await[0];
+    assert_eq!(message["status"], "failed");
+    assert_eq!(message["attempts"], 2);
+    assert!(message["last_error"].as_str().unwrap().contains("20500"), "{message}");
+    assert!(message["next_attempt_at"].is_null(), "{message}");
+    // Nothing more happens by itself.
+    assert_eq!(salon.tick("2026-08-09T06:00:00Z").await["delivery"]["sent"], 0);
+    assert_eq!(salon.sms.requests(), 2);
+}
+
+async fn staff_cancel_a_waiting_message_and_it_never_goes(backend: Backend) {
+    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    let client = salon
+        .client(json!({ "name": "白露", "phone": "13800138021", "birthday": "10-01", "marketing_consent": true }))
+        .await;
+    // Decided at 08:30 in Shanghai (quiet hours with a 08:00 greeting): deferred to 09:00.
+    salon.put_settings(json!({ "birthday_time": "08:00" })).await;
+    salon.tick("2026-10-01T00:30:00Z").await;
+    let message = salon.messages(&format!("&client_id={client}")).await[0].clone();
+    assert_eq!(message["status"], "deferred", "{message}");
+    let id = message["id"].as_str().unwrap();
+    let cancelled = salon
+        .app
+        .post(&format!("/api/v1/messages/{id}/cancel"), &salon.owner.token, &json!({}))
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(cancelled.json["status"], "cancelled");
+    assert_eq!(salon.tick("2026-10-01T02:00:00Z").await["delivery"]["sent"], 0);
+    assert!(salon.sms.received().is_empty());
+    // Cancelled is final: a second cancel is a conflict, and so is a retry.
+    let again = salon
+        .app
+        .post(&format!("/api/v1/messages/{id}/cancel"), &salon.owner.token, &json!({}))
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+}
+
+async fn voiding_a_visit_cancels_its_waiting_survey(backend: Backend) {
+    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    let client = salon.client(json!({ "name": "秦岚", "phone": "13800138022" })).await;
+    // Its survey falls due at 21:30 Shanghai (quiet hours) and waits for the morning.
+    let due = last_evening_in_shanghai(Utc::now());
+    let visit = salon.visit(&client, due - Duration::hours(24)).await;
+    salon.tick(&rfc(due + Duration::minutes(5))).await;
+    let survey = salon.messages("&kind=survey").await[0].clone();
+    assert_eq!(survey["status"], "deferred", "{survey}");
+    let voided = salon
+        .app
+        .post(
+            &format!("/api/v1/visits/{visit}/void"),
+            &salon.owner.token,
+            &json!({ "reason": "重复录入" }),
+        )
+        .await;
+    assert_eq!(voided.status, 200, "{}", voided.text);
+    let survey = salon.messages("&kind=survey").await[0].clone();
+    assert_eq!(survey["status"], "cancelled", "{survey}");
+    assert_eq!(salon.tick(&rfc(due + Duration::hours(12))).await["delivery"]["sent"], 0);
+    assert!(salon.sms.received().is_empty());
+}
+
+/// A client whose visits (recorded now, long after) were `days_ago` days before now. Recording
+/// them makes the dormancy sweep look at her again from now on.
+async fn client_with_past_visits(salon: &Salon, name: &str, phone: &str, days_ago: &[i64]) -> String {
+    let client = salon
+        .client(json!({ "name": name, "phone": phone, "marketing_consent": true }))
+        .await;
+    for days in days_ago {
+        salon.visit(&client, Utc::now() - Duration::days(*days)).await;
+    }
+    client
+}
+
+/// Noon in Shanghai on the `n`th day after today (n ≥ 1: always later than now).
+fn noon_in(n: i64) -> String {
+    rfc((Utc::now() + Duration::days(n))
+        .date_naive()
+        .and_hms_opt(4, 0, 0)
+        .unwrap()
+        .and_utc())
+}
+
+async fn a_visit_ends_the_dormancy_spell(backend: Backend) {
+    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    let client = client_with_past_visits(&salon, "江月", "13800138023", &[61]).await;
+    let wake_ups = || async { salon.messages("&kind=wake_up").await };
+    salon.tick(&noon_in(1)).await;
+    assert_eq!(wake_ups().await.len(), 1);
+    // She comes back: the spell ends, and no second wake-up follows 30 days later.
+    salon.visit(&client, Utc::now() - Duration::minutes(5)).await;
+    salon.tick(&noon_in(32)).await;
+    salon.tick(&noon_in(50)).await;
+    assert_eq!(wake_ups().await.len(), 1, "{:?}", wake_ups().await);
+    // 60 days after that visit a new spell begins, with its own first wake-up.
+    salon.tick(&noon_in(61)).await;
+    let all = wake_ups().await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_ne!(all[0]["occasion"], all[1]["occasion"], "a new spell, a new occasion");
+    assert!(all.iter().all(|m| m["status"] == "sent"), "{all:?}");
+    // Besides them, only the return visit's survey went out.
+    assert_eq!(salon.sms.received().len(), 3);
+    assert_eq!(salon.messages("&kind=survey&status=sent").await.len(), 1);
+}
+
+async fn a_client_with_a_rhythm_is_woken_by_it(backend: Backend) {
     let salon = Salon::new(backend, "Asia/Shanghai").await;
     salon
-        .client(json!({ "name": "曹颖", "phone": "13800138012", "birthday": "09-09", "marketing_consent": true }))
+        .put_settings(json!({ "personal_rhythm": true, "rhythm_min_visits": 3 }))
+        .await;
+    // Every 50 days, the last 99 days ago: twice the median interval, 100 days, is her own
+    // threshold, so she is not dormant until tomorrow (the tenant's 60 days would say she is).
+    client_with_past_visits(&salon, "夏天", "13800138024", &[199, 149, 99]).await;
+    // With two visits she would have no rhythm: the tenant's 60 days.
+    client_with_past_visits(&salon, "秋月", "13800138025", &[149, 99]).await;
+    salon.tick(&rfc(Utc::now() + Duration::minutes(1))).await;
+    let first: Vec<Value> = salon.messages("&kind=wake_up").await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0]["recipient"], "+8613800138025", "{first:?}");
+    salon.tick(&noon_in(2)).await;
+    let woken = salon.messages("&kind=wake_up").await;
+    assert_eq!(woken.len(), 2, "{woken:?}");
+    assert!(woken.iter().any(|m| m["recipient"] == "+8613800138024"), "{woken:?}");
+}
+
+async fn the_birthday_greeting_is_exempt_from_the_cap(backend: Backend) {
+    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    // Her birthday is the day after her wake-up.
+    let birthday = (Utc::now() + Duration::days(2)).date_naive();
+    let client = salon
+        .client(json!({
+            "name": "柳絮", "phone": "13800138026", "marketing_consent": true,
+            "birthday": birthday.format("%m-%d").to_string(),
+        }))
+        .await;
+    salon.visit(&client, Utc::now() - Duration::days(61)).await;
+    salon.tick(&noon_in(1)).await;
+    assert_eq!(salon.messages("&kind=wake_up&status=sent").await.len(), 1);
+    salon.tick(&noon_in(2)).await;
+    let greeting = salon.messages("&kind=birthday").await[0].clone();
+    assert_eq!(greeting["status"], "sent", "{greeting}");
+    assert_eq!(salon.sms.received().len(), 2);
+}
+
+async fn a_permanent_error_fails_at_once_and_staff_can_retry_or_cancel(backend: Backend) {
+    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    // Her birthday is tomorrow (Shanghai): staff retry before the day is over.
+    let tomorrow = noon_in(1);
+    let birthday = at(&tomorrow).date_naive().format("%m-%d").to_string();
+    salon
+        .client(json!({ "name": "曹颖", "phone": "13800138012", "birthday": birthday, "marketing_consent": true }))
         .await;
     salon.sms.fail_next("twilio", 1, Failure::InvalidNumber);
-    let report = salon.tick("2026-09-09T02:00:00Z").await;
+    let report = salon.tick(&tomorrow).await;
     assert_eq!(report["delivery"]["failed"], 1, "{report}");
     let message = salon.messages("&status=failed").await[0].clone();
     assert_eq!(message["attempts"], 1);
@@ -511,9 +719,11 @@ async fn a_permanent_error_fails_at_once_and_staff_can_retry_or_cancel(backend: 
         .await;
     assert_eq!(retried.status, 200, "{}", retried.text);
     assert_eq!(retried.json["status"], "pending");
-    // Due again at once (the server's clock): noon in Shanghai after now.
-    let noon = Utc::now().date_naive().and_hms_opt(4, 0, 0).unwrap().and_utc() + Duration::days(1);
-    assert_eq!(salon.tick(&rfc(noon)).await["delivery"]["sent"], 1);
+    // Due again at once (the server's clock): still on her birthday, an hour later.
+    assert_eq!(
+        salon.tick(&rfc(at(&tomorrow) + Duration::hours(1))).await["delivery"]["sent"],
+        1
+    );
     // A sent message cannot be cancelled or retried.
     let cancel = salon
         .app
@@ -528,7 +738,9 @@ async fn a_permanent_error_fails_at_once_and_staff_can_retry_or_cancel(backend: 
 }
 
 async fn a_complaint_alerts_its_store_manager_and_escalates_when_the_callback_is_missed(backend: Backend) {
-    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    // 23:00 at the store: deep in quiet hours, which staff alerts ignore.
+    let (zone, _) = zone_where_it_is(23);
+    let salon = Salon::new(backend, &zone).await;
     let manager = salon
         .app
         .create_staff(&salon.owner, "store_manager", Some(&salon.store))
@@ -556,6 +768,9 @@ async fn a_complaint_alerts_its_store_manager_and_escalates_when_the_callback_is
     assert_eq!(opened.json["level"], 1);
     let opened_at = at(opened.json["opened_at"].as_str().unwrap());
     // At once, at any hour: an email and an SMS to the store manager.
+    let tz: chrono_tz::Tz = zone.parse().unwrap();
+    let local_hour = chrono::Timelike::hour(&(opened_at + Duration::minutes(1)).with_timezone(&tz));
+    assert!(!(9..21).contains(&local_hour), "{local_hour}:00 is not in quiet hours");
     let report = salon.tick(&rfc(opened_at + Duration::minutes(1))).await;
     assert_eq!(report["delivery"]["sent"], 2, "{report} {:?}", salon.messages("").await);
     assert_eq!(salon.smtp.received()[0].rcpt_to, vec![manager.email.clone()]);
@@ -689,8 +904,9 @@ async fn an_erased_client_gets_nothing_more_and_their_export_lists_their_message
     let client = salon
         .client(json!({ "name": "许晴", "phone": "13800138015", "birthday": "04-04", "marketing_consent": true }))
         .await;
-    // Decided at 22:00 local, so it waits for the morning.
-    salon.tick("2026-04-04T14:00:00Z").await;
+    // A greeting at 08:00, decided at 08:30 local: it waits for the end of quiet hours (09:00).
+    salon.put_settings(json!({ "birthday_time": "08:00" })).await;
+    salon.tick("2026-04-04T00:30:00Z").await;
     let export = salon
         .app
         .get(&format!("/api/v1/clients/{client}/export"), &salon.owner.token)
@@ -712,7 +928,7 @@ async fn an_erased_client_gets_nothing_more_and_their_export_lists_their_message
         )
         .await;
     assert_eq!(erased.status, 200, "{}", erased.text);
-    assert_eq!(salon.tick("2026-04-05T01:00:00Z").await["delivery"]["sent"], 0);
+    assert_eq!(salon.tick("2026-04-04T01:00:00Z").await["delivery"]["sent"], 0);
     assert!(salon.sms.received().is_empty());
     let message = &salon.messages("").await[0];
     assert_eq!(message["status"], "suppressed");
@@ -826,6 +1042,7 @@ both_backends!(
     an_erased_client_gets_nothing_more_and_their_export_lists_their_messages,
     birthday_greeting_once_at_ten_local_time,
     a_late_sweep_still_greets_that_day_but_not_the_next,
+    a_greeting_failing_until_the_evening_is_not_sent_the_day_after,
     leap_day_birthdays_fall_on_the_28th_in_common_years,
     shanghai_and_london_each_at_their_own_ten,
     new_york_dst_days_send_once,
@@ -837,6 +1054,12 @@ both_backends!(
     the_marketing_cap_holds_back_a_second_message_within_the_window,
     too_many_requests_is_retried_after_the_providers_wait,
     a_permanent_error_fails_at_once_and_staff_can_retry_or_cancel,
+    a_message_failing_every_attempt_fails_after_the_last_one,
+    staff_cancel_a_waiting_message_and_it_never_goes,
+    voiding_a_visit_cancels_its_waiting_survey,
+    a_visit_ends_the_dormancy_spell,
+    a_client_with_a_rhythm_is_woken_by_it,
+    the_birthday_greeting_is_exempt_from_the_cap,
     a_complaint_alerts_its_store_manager_and_escalates_when_the_callback_is_missed,
     two_ticks_at_once_send_each_message_once,
 );

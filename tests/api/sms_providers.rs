@@ -428,8 +428,10 @@ fn a_partly_configured_provider_is_a_problem() {
 }
 
 #[tokio::test]
-async fn concurrent_sends_share_the_gateway() {
+async fn concurrent_sends_share_the_gateway_within_its_limit() {
     let fake = FakeSms::start();
+    // Slow enough that the ten sends overlap unless the gateway holds them back.
+    fake.set_delay(std::time::Duration::from_millis(100));
     let mut vars = fake.env("aliyun");
     vars.push(("SMS_CONCURRENCY".into(), "2".into()));
     let gateway = std::sync::Arc::new(SmsGateway::new(config(vars)));
@@ -448,6 +450,11 @@ async fn concurrent_sends_share_the_gateway() {
         assert!(matches!(outcome, SendOutcome::Sent { .. }), "{outcome:?}");
     }
     assert_eq!(fake.received().len(), 10);
+    assert_eq!(
+        fake.max_in_flight(),
+        2,
+        "SMS_CONCURRENCY=2 requests at once, and no more"
+    );
 }
 
 // ---- the fake itself refuses what the real providers refuse (raw HTTP, hand-signed) ----

@@ -261,6 +261,12 @@ pub fn client_message(
         Some(quiet) => rules::next_allowed(occasion.store.zone, quiet, now),
         None => now,
     };
+    // A greeting decided late in the birthday (a sweep back after an outage) that quiet hours
+    // would hold until the next morning is not sent at all.
+    let suppression = suppression.or_else(|| {
+        (kind == MessageKind::Birthday && !rules::same_local_day(occasion.store.zone, send_at, occasion.due_at))
+            .then_some(SuppressionReason::DayPassed)
+    });
     let (status, reason) = match suppression {
         Some(reason) => (MessageStatus::Suppressed, Some(reason)),
         None if send_at > now => (MessageStatus::Deferred, Some(SuppressionReason::QuietHours)),

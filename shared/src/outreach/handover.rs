@@ -68,6 +68,16 @@ fn prepare_one(
     let store = cache.store(conn, &facts, claimed.store_id.as_deref())?;
     let quiet = store.quiet.map(|quiet| (store.zone, quiet));
     let for_client = !claimed.kind.is_staff_alert();
+    if claimed.kind == MessageKind::Birthday {
+        // A greeting that could not go on the birthday (retries, quiet hours) does not go later.
+        let allowed = quiet.map_or(now, |(zone, window)| rules::next_allowed(zone, window, now));
+        if !rules::same_local_day(store.zone, allowed, claimed.due_at) {
+            let outcome = Outcome::Suppressed {
+                reason: SuppressionReason::DayPassed,
+            };
+            return Ok(Handover::Decided(Box::new((claimed, outcome))));
+        }
+    }
     if let (true, Some((zone, window))) = (for_client, quiet) {
         let allowed = rules::next_allowed(zone, window, now);
         if allowed > now {

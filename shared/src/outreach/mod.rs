@@ -58,7 +58,9 @@ crate::domain::choices::choice!(
 );
 
 crate::domain::choices::choice!(
-    /// Why a message was not sent (or, for `quiet_hours`, not yet).
+    /// Why a message was not sent (or, for `quiet_hours`, not yet). `day_passed`: the
+    /// occasion's day ended before the message could go (a birthday greeting goes on the
+    /// birthday or not at all: not the morning after quiet hours, not after an outage).
     SuppressionReason {
         NoConsent = "no_consent",
         OptedOut = "opted_out",
@@ -66,6 +68,7 @@ crate::domain::choices::choice!(
         FrequencyCap = "frequency_cap",
         QuietHours = "quiet_hours",
         Erased = "erased",
+        DayPassed = "day_passed",
     }
 );
 

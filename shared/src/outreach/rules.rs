@@ -74,6 +74,11 @@ pub fn birthdays_due_somewhere(zones: &[Tz], times: &[NaiveTime], now: DateTime<
         .collect()
 }
 
+/// Whether `a` and `b` fall on the same calendar day in `zone`.
+pub fn same_local_day(zone: Tz, a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
+    a.with_timezone(&zone).date_naive() == b.with_timezone(&zone).date_naive()
+}
+
 /// When a client message may go out: `now`, or the end of the quiet window it falls in.
 pub fn next_allowed(zone: Tz, quiet: QuietHours, now: DateTime<Utc>) -> DateTime<Utc> {
     let local = now.with_timezone(&zone);
@@ -117,7 +122,8 @@ pub fn dormant_after(base_days: u32, personal_rhythm: bool, min_visits: u32, vis
 
 /// The wait before attempt `attempt + 1`, after `attempt` attempts failed: the base doubled per
 /// attempt, spread ±20% by `jitter` (0..1) so that a burst of failures does not retry as one.
-/// A provider's own `Retry-After` wins when it asks for longer.
+/// A provider's own `Retry-After` replaces the backoff (at least 1 s): it says when it will take
+/// the message again, sooner or later than our schedule would have tried.
 pub fn retry_delay(base_seconds: u32, attempt: u32, jitter: f64, provider_hint: Option<Duration>) -> Duration {
     let doubled = f64::from(base_seconds) * 2f64.powi(attempt.saturating_sub(1).min(16) as i32);
     let spread = doubled * (0.8 + 0.4 * jitter.clamp(0.0, 1.0));

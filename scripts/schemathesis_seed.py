@@ -1,9 +1,10 @@
 """Seed data for scripts/schemathesis, through the API itself.
 
 Signs up a chain (its owner's bearer token is what the run uses) and records a little of
-everything, two or three of most kinds so that a DELETE or an erasure early in the run leaves
-others to work with. Prints shell assignments: TOKEN, OWNER_ID, and space-separated ids per
-kind (STORE_IDS, STAFF_IDS, ...).
+everything. Most kinds get records to read and change (`*_IDS`) and spare ones for the
+operations that remove or close them (`*_SPARE_IDS`: DELETE, erase, void, ...), so that a
+DELETE early in the run does not leave the reads and PATCHes with nothing but 404s. Prints
+shell assignments: TOKEN, OWNER_ID, and space-separated ids.
 
     python3 scripts/schemathesis_seed.py http://127.0.0.1:PORT
 """
@@ -35,7 +36,7 @@ TOKEN = signup["token"]
 
 stores = [
     call("POST", "/api/v1/stores", {"name": name, "timezone": "Asia/Shanghai"})["id"]
-    for name in ("静安店", "徐汇店")
+    for name in ("静安店", "徐汇店", "长宁店")
 ]
 staff = [
     call("POST", "/api/v1/staff", {
@@ -45,20 +46,24 @@ staff = [
     for name, email, role in (
         ("王芳", "front@example.com", "front_desk"),
         ("李娜", "beautician@example.com", "beautician"),
+        ("赵敏", "spare@example.com", "front_desk"),
     )
 ]
 services = [
     call("POST", "/api/v1/services", {
         "name": name, "price_cents": price, "duration_minutes": 60, "category": "面部护理",
     })["id"]
-    for name, price in (("深层补水护理", 39800), ("肩颈按摩", 19800))
+    for name, price in (("深层补水护理", 39800), ("肩颈按摩", 19800), ("眼部护理", 29800))
 ]
 clients = [
     call("POST", "/api/v1/clients", {
         "name": name, "phone": phone, "home_store_id": stores[0], "birthday": "03-08",
         "marketing_consent": True, "tags": ["vip"],
     })["id"]
-    for name, phone in (("张三丰", "13712345678"), ("李四", "13912345678"), ("王五", "13812345678"))
+    for name, phone in (
+        ("张三丰", "13712345678"), ("李四", "13912345678"), ("王五", "13812345678"),
+        ("赵六", "13612345678"), ("钱七", "13512345678"),
+    )
 ]
 visits = [
     call("POST", "/api/v1/visits", {
@@ -80,9 +85,10 @@ exports = [
 ]
 templates = [
     call("POST", "/api/v1/templates", {
-        "kind": "birthday", "channel": "sms", "locale": "zh-CN",
-        "body": "亲爱的{{ client_name }}，生日快乐！{{ store_name }}祝您美丽每一天。",
+        "kind": kind, "channel": "sms", "locale": "zh-CN",
+        "body": "亲爱的{{ client_name }}，{{ store_name }}祝您美丽每一天。",
     })["id"]
+    for kind in ("birthday", "wake_up")
 ]
 # The complaints above queued alerts to the owner, so the outbox has messages.
 messages = [message["id"] for message in call("GET", "/api/v1/messages")["items"]]
@@ -90,14 +96,14 @@ messages = [message["id"] for message in call("GET", "/api/v1/messages")["items"
 for name, ids in {
     "TOKEN": [TOKEN],
     "OWNER_ID": [signup["owner_id"]],
-    "STORE_IDS": stores,
-    "STAFF_IDS": staff,
-    "SERVICE_IDS": services,
-    "CLIENT_IDS": clients,
-    "VISIT_IDS": visits,
-    "COMPLAINT_IDS": complaints,
-    "EXPORT_IDS": exports,
-    "TEMPLATE_IDS": templates,
-    "MESSAGE_IDS": messages,
+    "STORE_IDS": stores[:2], "STORE_SPARE_IDS": stores[2:],
+    "STAFF_IDS": staff[:2], "STAFF_SPARE_IDS": staff[2:],
+    "SERVICE_IDS": services[:2], "SERVICE_SPARE_IDS": services[2:],
+    "CLIENT_IDS": clients[:3], "CLIENT_SPARE_IDS": clients[3:],
+    "VISIT_IDS": visits[:3], "VISIT_SPARE_IDS": visits[3:],
+    "COMPLAINT_IDS": complaints, "COMPLAINT_SPARE_IDS": complaints,
+    "EXPORT_IDS": exports, "EXPORT_SPARE_IDS": exports,
+    "TEMPLATE_IDS": templates[:1], "TEMPLATE_SPARE_IDS": templates[1:],
+    "MESSAGE_IDS": messages, "MESSAGE_SPARE_IDS": messages,
 }.items():
     print(f"{name}='{' '.join(ids)}'")

@@ -57,7 +57,7 @@ pub struct VisitInput {
     pub store_id: Option<String>,
     pub staff_id: Option<String>,
     /// RFC 3339; may be in the past (history entered later), not in the future.
-    #[schema(example = "2026-11-25T10:30:00+08:00")]
+    #[schema(format = DateTime, example = "2026-11-25T10:30:00+08:00")]
     pub completed_at: String,
     pub lines: Vec<LineInput>,
     /// A discount on the whole visit, in minor units.
@@ -82,6 +82,8 @@ pub struct LineInput {
 pub struct VisitPatchInput {
     #[serde(default, deserialize_with = "nullable")]
     pub staff_id: Option<Option<String>>,
+    /// RFC 3339, not in the future.
+    #[schema(format = DateTime)]
     pub completed_at: Option<String>,
     pub lines: Option<Vec<LineInput>>,
     pub discount_cents: Option<i64>,

@@ -58,7 +58,12 @@ fn answer(report: ImportReport) -> ApiResult<HttpResponse> {
 #[utoipa::path(
     tag = "imports",
     params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "CSV with a header row"),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "CSV with a header row",
+        example = json!("name,phone,birthday,tags\n张三丰,13712345678,03-08,vip\n李四,13912345678,,\n")
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ImportReport),
@@ -92,7 +97,12 @@ pub async fn clients(
 #[utoipa::path(
     tag = "imports",
     params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "CSV with a header row"),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "CSV with a header row",
+        example = json!("phone,completed_at,amount_cents,payment_method\n13712345678,2026-01-10T10:30:00+08:00,39800,cash\n")
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ImportReport),

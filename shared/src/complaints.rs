@@ -447,21 +447,30 @@ fn escalated_steps(conn: &mut AnyConnection, tenant: &Tenant, id: &str) -> Resul
         .collect())
 }
 
+/// What escalating one complaint did: the messages written, and each missed step with the level
+/// it escalated to.
+#[derive(Debug, Default)]
+pub struct Escalated {
+    pub written: Vec<Written>,
+    pub missed: Vec<(&'static str, i32)>,
+}
+
 /// The escalation sweep's work on one complaint whose next deadline has passed: one level up
-/// per missed step, alerts to the new level, the next deadline to watch. Returns messages written.
+/// per missed step, alerts to the new level, the next deadline to watch.
 pub fn escalate_due(
     conn: &mut AnyConnection,
     cache: &mut FactsCache,
     tenant_id: &str,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<Vec<Written>> {
+) -> Result<Escalated> {
     let facts = cache.tenant(conn, tenant_id)?;
     let tenant = facts.tenant;
     let mut row = load(conn, &tenant, id)?;
     let store = cache.store(conn, &facts, Some(&row.store_id))?;
     let mut escalated = escalated_steps(conn, &tenant, id)?;
     let mut written = Vec::new();
+    let mut missed = Vec::new();
     while let Some(deadline) = row.next_deadline(&escalated).filter(|d| utc(*d) <= now) {
         let Some((step, _, _)) = row
             .steps()
@@ -485,6 +494,7 @@ pub fn escalate_due(
             &people,
             now,
         )?);
+        missed.push((step.as_str(), level));
         escalated.push(step);
     }
     diesel::update(complaints::table)
@@ -496,7 +506,7 @@ pub fn escalate_due(
             complaints::updated_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
-    Ok(written)
+    Ok(Escalated { written, missed })
 }
 
 /// Complaints whose next deadline has passed, oldest first (the escalation sweep's input).

@@ -215,7 +215,7 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
 }
 
 fn suppressed(no_consent: i64, no_contact: i64) -> Value {
-    json!({ "no_consent": no_consent, "no_contact": no_contact, "opted_out": 0, "frequency_cap": 0, "erased": 0 })
+    json!({ "no_consent": no_consent, "no_contact": no_contact, "opted_out": 0, "frequency_cap": 0, "erased": 0, "day_passed": 0 })
 }
 
 fn step(on_time: i64, late: i64, sla: Option<f64>, pending: i64) -> Value {

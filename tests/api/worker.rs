@@ -2,6 +2,8 @@
 //! instant; `worker run` serves its metrics, stops cleanly on SIGTERM, and refuses a bad
 //! WORKER_METRICS_BIND at start.
 
+use crate::outreach::{import_birthday_clients, zone_where_it_is, Salon};
+use e2e::fakes::sms::Failure;
 use e2e::{both_backends, Backend, TestApp};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
@@ -144,6 +146,108 @@ async fn worker_run_serves_metrics(backend: Backend) {
     drop(stdout);
 }
 
+async fn worker_metrics_count_what_it_sends(backend: Backend) {
+    // Early afternoon at the store: the day's birthdays are due now.
+    let (zone, today) = zone_where_it_is(13);
+    let salon = Salon::new(backend, &zone).await;
+    import_birthday_clients(&salon, 3, &today.format("%m-%d").to_string()).await;
+    salon.sms.fail_next(
+        "twilio",
+        1,
+        Failure::TooManyRequests {
+            retry_after_secs: Some(1),
+        },
+    );
+    let mut worker = salon
+        .app
+        .worker_command(&["run"])
+        .envs(salon.env())
+        .env("WORKER_INTERVAL_SECS", "1")
+        .env("WORKER_METRICS_BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start worker run");
+    let mut stdout = BufReader::new(worker.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if let Some(url) = line.strip_prefix("worker metrics on ") {
+                return url.trim().to_owned();
+            }
+        }
+        panic!("worker run exited before serving metrics");
+    })
+    .await
+    .expect("worker run did not serve metrics within 30 s");
+    let sent = [("kind", "birthday"), ("channel", "sms"), ("status", "sent")];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+        if labelled(&text, "salon_messages_total", &sent) == Some(3.0) {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "three greetings not sent within 30 s:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let birthday = [("kind", "birthday"), ("channel", "sms")];
+    assert_eq!(
+        labelled(&text, "salon_message_delivery_seconds_count", &birthday),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        labelled(
+            &text,
+            "salon_provider_errors_total",
+            &[("provider", "twilio"), ("code", "twilio_20429")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        labelled(&text, "salon_sweep_matched_rows_total", &[("sweep", "birthday")]) >= Some(3.0),
+        "{text}"
+    );
+    assert!(
+        labelled(&text, "salon_sweep_duration_seconds_count", &[("sweep", "wake_up")]) >= Some(1.0),
+        "{text}"
+    );
+    assert!(
+        labelled(&text, "salon_outbox_backlog", &[("status", "sending")]).is_some(),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "salon_outbox_oldest_pending_age_seconds").is_some(),
+        "{text}"
+    );
+    assert_eq!(
+        labelled(&text, "salon_complaints_open", &[("level", "1")]),
+        Some(0.0),
+        "{text}"
+    );
+    let database = if backend == Backend::Sqlite {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    assert_eq!(
+        labelled(
+            &text,
+            "salon_build_info",
+            &[("component", "worker"), ("database", database)]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    promtool_check(&text);
+    terminate(&mut worker).await;
+}
+
 async fn worker_run_refuses_a_bad_metrics_bind(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     // Already in use (a listening socket: SO_REUSEADDR does not let a second one bind).
@@ -173,6 +277,7 @@ both_backends!(
     worker_run_stops_cleanly_on_sigterm,
     worker_run_serves_metrics,
     worker_run_refuses_a_bad_metrics_bind,
+    worker_metrics_count_what_it_sends,
 );
 
 /// SIGTERM, then expect a clean exit within 15 s.
@@ -194,6 +299,18 @@ async fn terminate(worker: &mut Child) {
 async fn stop_and_log(mut worker: Child, log: tokio::task::JoinHandle<String>) -> String {
     let _ = worker.kill().await;
     log.await.unwrap_or_default()
+}
+
+/// The value of the sample of `name` carrying (at least) these labels.
+fn labelled(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?.strip_prefix('{')?;
+        let (set, value) = rest.split_once("} ")?;
+        labels
+            .iter()
+            .all(|(key, wanted)| set.split(',').any(|pair| pair == format!("{key}=\"{wanted}\"")))
+            .then(|| value.trim().parse().ok())?
+    })
 }
 
 /// The value of an unlabelled sample in Prometheus text.

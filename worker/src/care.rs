@@ -81,9 +81,11 @@ impl Care {
             .public_base_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", config.bind.trim_end_matches('/')));
+        let metrics = WorkerMetrics::new();
+        metrics.set_database(db.url().backend_name());
         Ok(Care {
             db,
-            metrics: WorkerMetrics::new(),
+            metrics,
             context: SweepContext {
                 public_base_url,
                 batch: 500,
@@ -129,6 +131,12 @@ impl Care {
                 .sweep_matched
                 .with_label_values(&[name])
                 .inc_by(stats.matched as u64);
+            for (step, level) in &stats.missed_deadlines {
+                self.metrics
+                    .deadlines_missed
+                    .with_label_values(&[*step, level.to_string().as_str()])
+                    .inc();
+            }
             for Written {
                 kind, channel, status, ..
             } in &stats.created

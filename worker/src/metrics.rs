@@ -29,6 +29,10 @@ pub struct WorkerMetrics {
     pub last_sweep: Gauge,
     /// Open complaints by escalation level (1 store manager, 2 HQ, 3 owner), all tenants.
     pub complaints_open: GaugeVec,
+    /// Complaint step deadlines missed (each escalates once), by step and the level reached.
+    pub deadlines_missed: IntCounterVec,
+    /// Always 1, labelled with the version and database (`database` set by [`Self::set_database`]).
+    build_info: GaugeVec,
 }
 
 impl WorkerMetrics {
@@ -93,8 +97,23 @@ impl WorkerMetrics {
             &["level"],
         )
         .expect("valid metric");
+        let deadlines_missed = IntCounterVec::new(
+            Opts::new(
+                "salon_complaint_deadlines_missed_total",
+                "Complaint step deadlines missed (callback, solution, follow_up), by the level escalated to",
+            ),
+            &["step", "level"],
+        )
+        .expect("valid metric");
+        let build_info = GaugeVec::new(
+            Opts::new("salon_build_info", "Always 1; labels name the running build."),
+            &["version", "component", "database"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(complaints_open.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(deadlines_missed.clone()),
+            Box::new(build_info.clone()),
             Box::new(messages.clone()),
             Box::new(delivery_latency.clone()),
             Box::new(provider_errors.clone()),
@@ -117,6 +136,8 @@ impl WorkerMetrics {
             oldest_pending_age,
             last_sweep,
             complaints_open,
+            deadlines_missed,
+            build_info,
         }
     }
 
@@ -126,6 +147,16 @@ impl WorkerMetrics {
         // Encoding our own registry into a Vec cannot fail.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl WorkerMetrics {
+    /// Names the database backend in `salon_build_info` (`postgres` or `sqlite`).
+    pub fn set_database(&self, backend: &str) {
+        self.build_info.reset();
+        self.build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), "worker", backend])
+            .set(1.0);
     }
 }
 

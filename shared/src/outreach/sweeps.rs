@@ -20,12 +20,15 @@ use diesel::prelude::*;
 pub struct SweepStats {
     pub matched: usize,
     pub created: Vec<Written>,
+    /// The escalation sweep: each missed complaint deadline, as (step, level escalated to).
+    pub missed_deadlines: Vec<(&'static str, i32)>,
 }
 
 impl SweepStats {
     fn absorb(&mut self, other: SweepStats) {
         self.matched += other.matched;
         self.created.extend(other.created);
+        self.missed_deadlines.extend(other.missed_deadlines);
     }
 }
 
@@ -214,7 +217,7 @@ pub fn surveys(conn: &mut AnyConnection, context: &SweepContext, now: DateTime<U
             };
             let mut stats = SweepStats {
                 matched: rows.len(),
-                created: Vec::new(),
+                ..SweepStats::default()
             };
             for (tenant_id, visit_id, client_id, store_id, completed_at, status, due) in &rows {
                 let facts = cache.tenant(conn, tenant_id)?;
@@ -336,7 +339,7 @@ pub fn wake_ups(conn: &mut AnyConnection, context: &SweepContext, now: DateTime<
             };
             let mut stats = SweepStats {
                 matched: rows.len(),
-                created: Vec::new(),
+                ..SweepStats::default()
             };
             for (tenant_id, client_id) in &rows {
                 stats
@@ -456,12 +459,12 @@ pub fn escalations(conn: &mut AnyConnection, context: &SweepContext, now: DateTi
             let due = crate::complaints::due(conn, now, context.batch)?;
             let mut stats = SweepStats {
                 matched: due.len(),
-                created: Vec::new(),
+                ..SweepStats::default()
             };
             for (tenant_id, id) in &due {
-                stats
-                    .created
-                    .extend(crate::complaints::escalate_due(conn, &mut cache, tenant_id, id, now)?);
+                let escalated = crate::complaints::escalate_due(conn, &mut cache, tenant_id, id, now)?;
+                stats.created.extend(escalated.written);
+                stats.missed_deadlines.extend(escalated.missed);
             }
             Ok(stats)
         })?;

@@ -169,6 +169,28 @@ async fn a_known_path_with_another_method_is_405_with_allow(backend: Backend) {
     }
 }
 
+async fn control_characters_in_query_filters_name_the_parameter(backend: Backend) {
+    // Filters compared as they are in SQL: PostgreSQL refuses a NUL in text, which was a 500.
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    for (path, field) in [
+        ("/api/v1/audit?action=read%00sensitive", "action"),
+        ("/api/v1/audit?subject_id=a%00b", "subject_id"),
+        ("/api/v1/services?category=%E9%9D%A2%00", "category"),
+        ("/api/v1/clients?q=%E5%BC%A0%00&limit=5", "q"),
+    ] {
+        let response = app.get(path, &owner.token).await;
+        assert_eq!(response.invalid_fields(), [field], "{path}");
+        assert_eq!(response.json["errors"][0]["code"], "invalid_characters", "{path}");
+    }
+    assert_eq!(
+        app.get("/api/v1/audit?action=read_sensitive", &owner.token)
+            .await
+            .status,
+        200
+    );
+}
+
 both_backends!(
     malformed_json_is_400,
     wrong_types_and_unknown_fields_name_the_field,
@@ -178,4 +200,5 @@ both_backends!(
     unknown_routes_and_ids_are_404_problems,
     arrays_are_not_objects,
     a_known_path_with_another_method_is_405_with_allow,
+    control_characters_in_query_filters_name_the_parameter,
 );

@@ -17,6 +17,15 @@ POLICY_RC_CREATED=0
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
+# A check whose tool cannot be had is skipped with a warning on a developer's machine; in CI
+# (REQUIRE_TOOLS=1, set by .ci/run) that is a failure, so that a green run always ran it.
+skip_or_die() {
+    if [[ ${REQUIRE_TOOLS:-0} == 1 ]]; then
+        die "$1 (REQUIRE_TOOLS=1: every check must run)"
+    fi
+    log "WARNING: $1; skipped"
+}
+
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
 as_root() {
@@ -104,7 +113,7 @@ ensure_promtool() {
         log "promtool: $PROMTOOL"
     else
         export PROMTOOL_SKIP_REASON="promtool not found and the Debian package prometheus could not be installed"
-        log "WARNING: $PROMTOOL_SKIP_REASON; tests that need it will be skipped"
+        skip_or_die "$PROMTOOL_SKIP_REASON: tests that need it"
     fi
 }
 
@@ -152,7 +161,7 @@ ensure_browser() {
 browser_skip() {
     unset CHROMIUM
     export BROWSER_SKIP_REASON="$1"
-    log "WARNING: $BROWSER_SKIP_REASON; the browser tests will be skipped"
+    skip_or_die "$BROWSER_SKIP_REASON: the browser tests"
 }
 
 # ---------------------------------------------------------------- throwaway cluster

@@ -11,7 +11,7 @@
 
 use crate::db::schema::{clients, complaint_events, complaints, staff};
 use crate::db::{to_db_time, AnyConnection};
-use crate::domain::{ClientId, ComplaintId, StoreId, VisitId};
+use crate::domain::{ClientId, ComplaintId, StaffId, StoreId, VisitId};
 use crate::error::FieldError;
 use crate::outreach::decide::{self, FactsCache, StaffRecipient, StoreFacts, TenantFacts, Written};
 use crate::outreach::MessageKind;
@@ -96,6 +96,9 @@ pub struct ComplaintSummary {
     pub status: String,
     /// 1 store manager, 2 HQ manager, 3 owner
     pub level: i32,
+    /// The staff member who owns the complaint now: the responsible person at its level when it
+    /// opened or escalated, or whoever it was handed to (`PATCH`). None when nobody could be.
+    pub assignee_id: Option<String>,
     pub opened_at: DateTime<Utc>,
     pub callback_due_at: DateTime<Utc>,
     pub callback_at: Option<DateTime<Utc>>,
@@ -143,6 +146,7 @@ struct Row {
     next_deadline_at: Option<NaiveDateTime>,
     closed_at: Option<NaiveDateTime>,
     resolution_satisfaction: Option<i32>,
+    assignee_id: Option<String>,
 }
 
 impl Row {
@@ -189,6 +193,7 @@ impl Row {
             summary: self.summary,
             status: self.status,
             level: self.level,
+            assignee_id: self.assignee_id,
             opened_at: utc(self.opened_at),
             callback_due_at: utc(self.callback_due_at),
             callback_at: self.callback_at.map(utc),
@@ -394,6 +399,7 @@ pub fn open(
                 complaints::solution_due_at.eq(to_db_time(solution_due)),
                 complaints::next_deadline_at.eq(Some(to_db_time(callback_due))),
                 complaints::updated_at.eq(to_db_time(now)),
+                complaints::assignee_id.eq(people.first().map(|person| person.id.as_str())),
             ),
         ))
         .execute(conn)?;
@@ -482,6 +488,10 @@ pub fn escalate_due(
         let (level, people) = responsible(conn, &tenant, &row.store_id, (row.level + 1).min(3))?;
         event(conn, &tenant, id, "escalated", level, None, Some(step.as_str()), now)?;
         row.level = level;
+        // The new level's first responsible person owns it now; nobody there keeps the last.
+        if let Some(person) = people.first() {
+            row.assignee_id = Some(person.id.clone());
+        }
         let occasion = format!("escalation:{id}:{}", step.as_str());
         written.extend(alert(
             conn,
@@ -502,6 +512,7 @@ pub fn escalate_due(
         .filter(complaints::id.eq(id))
         .set((
             complaints::level.eq(row.level),
+            complaints::assignee_id.eq(&row.assignee_id),
             complaints::next_deadline_at.eq(row.next_deadline(&escalated)),
             complaints::updated_at.eq(to_db_time(now)),
         ))
@@ -529,6 +540,70 @@ pub fn due(conn: &mut AnyConnection, now: DateTime<Utc>, limit: i64) -> Result<V
 /// Records one step, in order (a step before its predecessor is a conflict). The follow-up
 /// closes the complaint, with the client's satisfaction with the resolution when they gave it.
 #[allow(clippy::too_many_arguments)] // the step, its note and the follow-up's satisfaction
+/// Hands an open complaint to `assignee`: an active staff member who can handle complaints and
+/// reach its store (its own manager, or HQ and owners). Noted on the timeline as `assigned`
+/// (the staff id is the new assignee's; the note, who handed it over).
+pub fn assign(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    id: ComplaintId,
+    assignee: StaffId,
+    now: DateTime<Utc>,
+) -> Result<Complaint> {
+    let tenant = &auth.tenant;
+    let row = visible(conn, auth, &id.to_string())?;
+    if row.closed_at.is_some() {
+        return Err(Error::conflict(
+            "complaint_closed",
+            "a closed complaint keeps its assignee",
+        ));
+    }
+    let candidate: Option<(String, Option<String>)> = staff::table
+        .filter(staff::tenant_id.eq(tenant.key()))
+        .filter(staff::id.eq(assignee.to_string()))
+        .filter(staff::active.eq(true))
+        .filter(staff::deleted_at.is_null())
+        .select((staff::role, staff::store_id))
+        .first(conn)
+        .optional()?;
+    let able = candidate.is_some_and(|(role, store)| match crate::domain::Role::parse(&role) {
+        Ok(role) if !role.works_in_a_store() => {
+            crate::tenancy::role_allows(role, crate::tenancy::Action::HandleComplaints)
+        }
+        Ok(role) => {
+            crate::tenancy::role_allows(role, crate::tenancy::Action::HandleComplaints)
+                && store.as_deref() == Some(row.store_id.as_str())
+        }
+        Err(_) => false,
+    });
+    if !able {
+        return Err(Error::invalid(
+            "assignee_id",
+            "cannot_handle",
+            "no active staff member who handles this store's complaints",
+        ));
+    }
+    diesel::update(complaints::table)
+        .filter(complaints::tenant_id.eq(tenant.key()))
+        .filter(complaints::id.eq(&row.id))
+        .set((
+            complaints::assignee_id.eq(assignee.to_string()),
+            complaints::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    event(
+        conn,
+        tenant,
+        &row.id,
+        "assigned",
+        row.level,
+        Some(&assignee.to_string()),
+        Some(&auth.actor.staff_id.to_string()),
+        now,
+    )?;
+    get(conn, auth, id, now)
+}
+
 pub fn record_step(
     conn: &mut AnyConnection,
     auth: &Auth,
@@ -675,6 +750,8 @@ pub struct ComplaintFilter {
     pub level: Option<i32>,
     /// `true`: only overdue complaints; `false`: only those that are not.
     pub overdue: Option<bool>,
+    /// Only those this staff member owns.
+    pub assignee_id: Option<StaffId>,
 }
 
 /// Complaints, newest first (keyset on the id, a UUIDv7), within the caller's reach: HQ and
@@ -708,6 +785,9 @@ pub fn list(
     }
     if let Some(level) = filter.level {
         query = query.filter(complaints::level.eq(level));
+    }
+    if let Some(assignee) = filter.assignee_id {
+        query = query.filter(complaints::assignee_id.eq(assignee.to_string()));
     }
     if let Some(wanted) = filter.overdue {
         // The ids of the tenant's complaints escalated for missing `step` (escalations are few).

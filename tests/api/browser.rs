@@ -2,7 +2,8 @@
 //! driven by playwright-core (`tests/browser/pages.mjs`), the survey answered by tapping at
 //! 390×844, the thank-you page seen, the unsubscribe button tapped, and axe-core run on the
 //! survey, thank-you and unsubscribe pages in zh-CN and English: no serious or critical
-//! violation. Screenshots and axe's report go to `<target dir>/browser-artifacts/<test>/`.
+//! violation. A third survey is answered with the keyboard alone (its empty submission's error
+//! page checked too), and the friendly page of an unknown link is checked in both languages. Screenshots and axe's report go to `<target dir>/browser-artifacts/<test>/`.
 //!
 //! The links come the way clients get them: a visit, `worker tick` 24 hours later sending the
 //! survey email to the SMTP sink, and a birthday greeting with its unsubscribe link (SMS
@@ -237,9 +238,16 @@ async fn survey_and_unsubscribe_pages_on_a_phone() {
             json!({ "name": "Emma Hall", "email": "emma@example.com", "preferred_channel": "email", "locale": "en" }),
         )
         .await;
+    // And one answered with the keyboard alone.
+    let keyboard = salon
+        .client(
+            json!({ "name": "Noah Reed", "email": "noah@example.com", "preferred_channel": "email", "locale": "en" }),
+        )
+        .await;
     let completed = noon_in_shanghai_before(Utc::now() - Duration::hours(2));
     salon.visit(&zh, completed).await;
     salon.visit(&en, completed).await;
+    salon.visit(&keyboard, completed).await;
 
     // Unsubscribe links: two consenting clients' birthday greetings at 10:00 in Shanghai, the
     // zh-CN one by SMS (the link in its text), the English one by email (List-Unsubscribe).
@@ -254,7 +262,7 @@ async fn survey_and_unsubscribe_pages_on_a_phone() {
         .await;
     assert_eq!(report["delivery"]["sent"], 2, "{report}");
     let report = salon.tick(completed + Duration::hours(24)).await;
-    assert_eq!(report["delivery"]["sent"], 2, "{report}");
+    assert_eq!(report["delivery"]["sent"], 3, "{report}");
 
     let survey_url = |email: &str| salon.link(&salon.mail_to(email).text().unwrap(), "s");
     let sms = salon.sms.received();
@@ -293,6 +301,18 @@ async fn survey_and_unsubscribe_pages_on_a_phone() {
             { "locale": "zh-CN", "url": zh_unsubscribe, "done": "您已退订" },
             { "locale": "en", "url": en_unsubscribe, "done": "You are unsubscribed" },
         ],
+        "keyboard_surveys": [
+            {
+                "locale": "en", "url": survey_url("noah@example.com"),
+                "answers": { "service": "4", "technician": "5", "environment": "3", "result": "4", "nps": "8" },
+                "comment": "Booked by keyboard.", "thanks": "Thank you for your feedback",
+                "error": "Please rate at least one question.",
+            },
+        ],
+        "unknown_links": [
+            { "locale": "zh-CN", "url": format!("{}/s/AAAAAAAAAAAAAAAAAAAAAA", salon.app.base), "status": 404, "text": "链接无效" },
+            { "locale": "en", "url": format!("{}/s/AAAAAAAAAAAAAAAAAAAAAA", salon.app.base), "status": 404, "text": "This link does not work" },
+        ],
     });
     run_pages(&scenario).await;
 
@@ -300,7 +320,7 @@ async fn survey_and_unsubscribe_pages_on_a_phone() {
     // complaint about the visit, the high one none.
     let surveys = salon.get("/api/v1/surveys?status=answered").await;
     let items = surveys["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "{surveys}");
+    assert_eq!(items.len(), 3, "{surveys}");
     let of = |client: &str| items.iter().find(|s| s["client_id"] == client).unwrap().clone();
     let low = of(&zh);
     assert_eq!(
@@ -326,6 +346,15 @@ async fn survey_and_unsubscribe_pages_on_a_phone() {
     assert_eq!(high["nps_category"], "promoter", "{high}");
     assert_eq!(high["comment"], en_comment, "{high}");
     assert!(high["complaint_id"].is_null(), "{high}");
+    // The keyboard's answers, as keyed.
+    let keyed = of(&keyboard);
+    assert_eq!(
+        keyed["scores"],
+        json!({ "service": 4, "technician": 5, "environment": 3, "result": 4 }),
+        "{keyed}"
+    );
+    assert_eq!(keyed["nps"], 8, "{keyed}");
+    assert_eq!(keyed["comment"], "Booked by keyboard.", "{keyed}");
 
     // Both greeted clients are opted out, by the link.
     for client in [&zh_greeted, &en_greeted] {

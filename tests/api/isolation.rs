@@ -131,7 +131,7 @@ async fn victim(app: &TestApp) -> (Session, Victim) {
 fn id_for(victim: &Victim, collection: &str) -> String {
     let key = match collection {
         "stores" | "store" | "home_store" => "stores",
-        "staff" | "consultant" => "staff",
+        "staff" | "consultant" | "assignee" => "staff",
         // `GET /audit?subject_id=`: the record acted on, a client for instance.
         "clients" | "client" | "referrer" | "subject" => "clients",
         "services" | "service" => "services",

@@ -766,6 +766,7 @@ async fn a_complaint_alerts_its_store_manager_and_escalates_when_the_callback_is
     assert_eq!(opened.status, 201, "{}", opened.text);
     let id = opened.json["id"].as_str().unwrap().to_owned();
     assert_eq!(opened.json["level"], 1);
+    assert_eq!(opened.json["assignee_id"], manager.staff_id.as_str());
     let opened_at = at(opened.json["opened_at"].as_str().unwrap());
     // At once, at any hour: an email and an SMS to the store manager.
     let tz: chrono_tz::Tz = zone.parse().unwrap();
@@ -788,6 +789,11 @@ async fn a_complaint_alerts_its_store_manager_and_escalates_when_the_callback_is
         .get(&format!("/api/v1/complaints/{id}"), &salon.owner.token)
         .await;
     assert_eq!(complaint.json["level"], 3, "{}", complaint.text);
+    assert_eq!(
+        complaint.json["assignee_id"],
+        salon.owner.staff_id.as_str(),
+        "the owner owns it now"
+    );
     let kinds: Vec<&str> = complaint.json["timeline"]
         .as_array()
         .unwrap()
@@ -856,6 +862,106 @@ async fn a_complaint_alerts_its_store_manager_and_escalates_when_the_callback_is
 }
 
 /// Clients with a birthday on `date`, imported in one file.
+async fn a_complaint_has_an_owner_and_can_be_handed_over(backend: Backend) {
+    let salon = Salon::new(backend, "Asia/Shanghai").await;
+    let app = &salon.app;
+    let manager = app
+        .create_staff(&salon.owner, "store_manager", Some(&salon.store))
+        .await;
+    let desk = app.create_staff(&salon.owner, "front_desk", Some(&salon.store)).await;
+    let beautician = app.create_staff(&salon.owner, "beautician", Some(&salon.store)).await;
+    let hq = app.create_staff(&salon.owner, "hq_manager", None).await;
+    let other_store = Salon::add_store(app, &salon.owner, "徐汇店", "Asia/Shanghai").await;
+    let other_manager = app
+        .create_staff(&salon.owner, "store_manager", Some(&other_store))
+        .await;
+    let client = salon.client(json!({ "name": "何静", "phone": "13800138027" })).await;
+    let body = json!({ "client_id": client, "summary": "前台接到投诉：预约被取消" });
+
+    // A walk-in complaint reaches the front desk first: they may open it; the store manager owns it.
+    assert_eq!(
+        app.post("/api/v1/complaints", &beautician.token, &body).await.status,
+        403
+    );
+    let opened = app.post("/api/v1/complaints", &desk.token, &body).await;
+    assert_eq!(opened.status, 201, "{}", opened.text);
+    assert_eq!(opened.json["assignee_id"], manager.staff_id.as_str());
+    let id = opened.json["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/complaints/{id}");
+    // The front desk does not handle it further.
+    let step = json!({ "step": "callback", "note": "已回电" });
+    assert_eq!(app.post(&format!("{path}/steps"), &desk.token, &step).await.status, 403);
+    assert_eq!(
+        app.patch(&path, &desk.token, &json!({ "assignee_id": hq.staff_id }))
+            .await
+            .status,
+        403
+    );
+
+    // Only someone who handles this store's complaints can own it.
+    for nobody in [
+        desk.staff_id.as_str(),
+        other_manager.staff_id.as_str(),
+        "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+    ] {
+        let refused = app
+            .patch(&path, &manager.token, &json!({ "assignee_id": nobody }))
+            .await;
+        assert_eq!(refused.status, 422, "{nobody}: {}", refused.text);
+        assert_eq!(refused.invalid_fields(), ["assignee_id"]);
+    }
+    let handed = app
+        .patch(&path, &manager.token, &json!({ "assignee_id": hq.staff_id }))
+        .await;
+    assert_eq!(handed.status, 200, "{}", handed.text);
+    assert_eq!(handed.json["assignee_id"], hq.staff_id.as_str());
+    let assigned = handed.json["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["kind"] == "assigned")
+        .cloned()
+        .unwrap();
+    assert_eq!(assigned["staff_id"], hq.staff_id.as_str());
+    assert_eq!(assigned["note"], manager.staff_id.as_str());
+    let mine = app
+        .get(
+            &format!("/api/v1/complaints?assignee_id={}", hq.staff_id),
+            &salon.owner.token,
+        )
+        .await;
+    assert_eq!(mine.json["items"].as_array().unwrap().len(), 1, "{}", mine.text);
+    let none = app
+        .get(
+            &format!("/api/v1/complaints?assignee_id={}", manager.staff_id),
+            &salon.owner.token,
+        )
+        .await;
+    assert!(none.json["items"].as_array().unwrap().is_empty(), "{}", none.text);
+    let bad = app.get("/api/v1/complaints?assignee_id=nope", &salon.owner.token).await;
+    assert_eq!(bad.status, 422);
+
+    // Who recorded a step is on its timeline; a closed complaint keeps its owner.
+    for step in ["callback", "solution", "follow_up"] {
+        let recorded = app
+            .post(&format!("{path}/steps"), &hq.token, &json!({ "step": step }))
+            .await;
+        assert_eq!(recorded.status, 200, "{}", recorded.text);
+        let event = recorded.json["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|event| event["kind"] == step)
+            .cloned()
+            .unwrap();
+        assert_eq!(event["staff_id"], hq.staff_id.as_str());
+    }
+    let closed = app
+        .patch(&path, &salon.owner.token, &json!({ "assignee_id": manager.staff_id }))
+        .await;
+    assert_eq!(closed.status, 409, "{}", closed.text);
+}
+
 pub(crate) async fn import_birthday_clients(salon: &Salon, count: usize, date: &str) {
     let mut csv = String::from("name,phone,birthday,marketing_consent,home_store_id\n");
     for n in 0..count {
@@ -1061,5 +1167,6 @@ both_backends!(
     a_client_with_a_rhythm_is_woken_by_it,
     the_birthday_greeting_is_exempt_from_the_cap,
     a_complaint_alerts_its_store_manager_and_escalates_when_the_callback_is_missed,
+    a_complaint_has_an_owner_and_can_be_handed_over,
     two_ticks_at_once_send_each_message_once,
 );

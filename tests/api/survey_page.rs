@@ -166,12 +166,15 @@ impl Salon {
     }
 
     async fn post_from(&self, path: &str, fields: &[(&str, &str)], origin: &str) -> Response {
-        let request = self
-            .app
-            .client()
-            .post(self.app.url(path))
-            .header("Origin", origin)
-            .form(fields);
+        self.post_with(path, fields, &[("Origin", origin)]).await
+    }
+
+    /// A form post with these request headers (what a browser says of where it comes from).
+    async fn post_with(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
+        let mut request = self.app.client().post(self.app.url(path)).form(fields);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         self.app.send(request).await
     }
 }
@@ -309,7 +312,7 @@ fn assert_page(response: &Response, status: u16) {
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(csp.contains("form-action 'self'"), "{csp}");
     assert!(!csp.contains("script-src"), "{csp}");
-    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert_eq!(header("referrer-policy"), "same-origin");
     assert_eq!(header("cache-control"), "no-store");
     assert!(!response.text.contains("<script"), "{}", response.text);
 }
@@ -383,11 +386,20 @@ async fn a_low_answer_opens_one_complaint_and_a_high_one_none(backend: Backend) 
     assert_eq!(html.matches("<fieldset").count(), 5);
     assert_eq!(html.matches("<legend>").count(), 5);
 
-    // A post from another site is refused and records nothing.
-    let foreign = salon
-        .post_from(&zh_path, &full_form(true), "https://evil.example")
-        .await;
-    assert_page(&foreign, 403);
+    // A post from another site is refused and records nothing, however the browser says so.
+    let own = salon.app.url("");
+    let own = own.trim_end_matches('/');
+    for headers in [
+        vec![("Origin", "https://evil.example")],
+        vec![("Origin", "null")],
+        vec![("Sec-Fetch-Site", "cross-site"), ("Origin", "https://evil.example")],
+        // A sibling subdomain is not us either, even with our origin claimed.
+        vec![("Sec-Fetch-Site", "same-site"), ("Origin", own)],
+        vec![("Sec-Fetch-Site", "cross-site")],
+    ] {
+        let foreign = salon.post_with(&zh_path, &full_form(true), &headers).await;
+        assert_page(&foreign, 403);
+    }
     assert!(salon.complaint_ids().await.is_empty());
     assert!(!form_of(&salon.open(&zh_path, "zh-CN").await.text).radios.is_empty());
 

@@ -250,7 +250,7 @@ fn assert_page(response: &Response, status: u16) {
             .to_owned()
     };
     assert!(header("content-security-policy").contains("default-src 'none'"));
-    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert_eq!(header("referrer-policy"), "same-origin");
     assert_eq!(header("cache-control"), "no-store");
 }
 

@@ -12,13 +12,20 @@
 //                   "answers": { "service": "2", …, "nps": "3" }, "comment": "…",
 //                   "thanks": "<text the thank-you page shows>" }, …],
 //     "unsubscribes": [{ "locale": "en", "url": "http://127.0.0.1:PORT/u/TOKEN",
-//                        "done": "<text the page shows once unsubscribed>" }, …]
+//                        "done": "<text the page shows once unsubscribed>" }, …],
+//     "keyboard_surveys": [{ "locale": "en", "url": …, "answers": {…}, "thanks": "…",
+//                            "error": "<text of the error shown for an empty form>" }, …],
+//     "unknown_links": [{ "locale": "zh-CN", "url": "http://127.0.0.1:PORT/s/NO-SUCH-TOKEN",
+//                         "status": 404, "text": "<what the page says>" }, …]
 //   }
 //
 // For each survey: open it, check it with axe, tap one choice in every radio group (the
 // label, as a finger does), tap the comment box and type, tap the submit button, check the
 // thank-you page, check it with axe. For each unsubscribe link: open it, axe, tap the button,
-// check the confirmation, axe. Fails (exit 1) on any axe violation of impact serious or
+// check the confirmation, axe. For each keyboard survey (a desktop browser, no mouse or touch):
+// Tab to the button and press Enter on the empty form (axe on the error page, 422), then Tab
+// through the form answering each radio group with Space and the arrow keys, type the comment,
+// and submit with Enter. For each unknown link: open it, axe. Fails (exit 1) on any axe violation of impact serious or
 // critical, a step that does not work, a tap target under 44×44 CSS px, a page error or a
 // Content-Security-Policy violation; prints every axe violation, whatever its impact. Writes
 // a full-page screenshot of every page and report.json (all axe results) to "artifacts".
@@ -63,7 +70,7 @@ try {
 } catch (error) {
   usage(`the argument is not JSON (${error.message})`);
 }
-for (const key of ['chromium', 'artifacts', 'surveys', 'unsubscribes']) {
+for (const key of ['chromium', 'artifacts', 'surveys', 'unsubscribes', 'keyboard_surveys', 'unknown_links']) {
   if (!(key in scenario)) usage(`the scenario lacks "${key}"`);
 }
 mkdirSync(scenario.artifacts, { recursive: true });
@@ -84,8 +91,8 @@ function check(condition, message) {
 }
 
 /** A new phone-sized browser context and page that records page errors and CSP violations. */
-async function phonePage(browser, label) {
-  const context = await browser.newContext({ ...PHONE, locale: 'en-US' });
+async function phonePage(browser, label, options = { ...PHONE, locale: 'en-US' }) {
+  const context = await browser.newContext(options);
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
   const page = await context.newPage();
   page.on('pageerror', (error) => fail(`${label}: page error: ${error.message}`));
@@ -199,12 +206,15 @@ async function tapAndNavigate(page, locator, name) {
         `(sent Origin: ${headers.origin ?? '(none)'}, Sec-Fetch-Site: ${headers['sec-fetch-site'] ?? '(none)'}, ` +
         `Referer: ${headers.referer ?? '(none)'})`,
     );
-    if (response.status() === 403 && headers.origin === 'null') {
+    if (response.status() === 403) {
       fail(
-        `${name}: the server refused the browser's own form post, sent with "Origin: null": browsers send that ` +
-          `on a form post from a page served with "Referrer-Policy: no-referrer" (Fetch, serializing a ` +
-          `request origin), so a same-origin check must not read it as foreign`,
+        `${name}: the server refused the browser's own form post (Origin: ${headers.origin ?? '(none)'}, ` +
+          `Sec-Fetch-Site: ${headers['sec-fetch-site'] ?? '(none)'})`,
       );
+    }
+    if (response.request().method() === 'POST') {
+      // Our pages send "Referrer-Policy: same-origin", so the browser names our origin.
+      check(headers.origin === new URL(response.url()).origin, `${name}: the form post's Origin is ${headers.origin}`);
     }
   }
   return response;
@@ -292,6 +302,91 @@ async function unsubscribe(browser, u) {
   }
 }
 
+/** Presses Tab until the focused element matches `predicate` (at most `limit` times). */
+async function tabTo(page, predicate, what, limit = 80) {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      return el ? { tag: el.tagName, type: el.type ?? null, name: el.name ?? null, value: el.value ?? null } : null;
+    });
+    if (focused && predicate(focused)) return focused;
+  }
+  throw new Error(`${what}: not reached with Tab`);
+}
+
+async function keyboardSurvey(browser, s) {
+  const name = `keyboard-survey-${s.locale}`;
+  console.log(`\n${name}: ${s.url}`);
+  // A desktop window, no touch: everything below is done with the keyboard alone.
+  const { context, page } = await phonePage(browser, name, { viewport: { width: 1024, height: 800 }, locale: 'en-US' });
+  const isSubmit = (el) => el.tag === 'BUTTON' && el.type === 'submit';
+  try {
+    const opened = await page.goto(s.url, { waitUntil: 'load' });
+    await expectPage(page, opened, name, { status: 200, lang: s.locale });
+
+    // Sent empty: the form again with the error, status 422.
+    await tabTo(page, isSubmit, `${name}: the submit button`);
+    const [invalid] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press('Enter')]);
+    const errorName = `survey-error-${s.locale}`;
+    await expectPage(page, invalid, errorName, { status: 422, lang: s.locale, text: s.error });
+    await screenshot(page, errorName);
+    await axe(page, errorName);
+
+    // Each radio group: Tab lands on it, Space picks its first choice, the arrow keys move on.
+    const groups = await page
+      .locator('input[type="radio"]')
+      .evaluateAll((inputs) => [...new Set(inputs.map((i) => i.name))]);
+    for (const group of groups) {
+      check(group in s.answers, `${name}: the scenario has no answer for the group "${group}"`);
+    }
+    // Focus starts again at the top of the re-shown page.
+    await page.evaluate(() => document.activeElement?.blur());
+    for (const group of groups) {
+      const values = await page
+        .locator(`input[type="radio"][name="${group}"]`)
+        .evaluateAll((inputs) => inputs.map((i) => i.value));
+      const index = values.indexOf(s.answers[group]);
+      if (index < 0) throw new Error(`${name}: ${group} has no choice ${s.answers[group]}`);
+      await tabTo(page, (el) => el.type === 'radio' && el.name === group, `${name}: the group ${group}`);
+      await page.keyboard.press('Space');
+      for (let i = 0; i < index; i++) await page.keyboard.press('ArrowRight');
+      const checked = await page.locator(`input[type="radio"][name="${group}"]:checked`).getAttribute('value');
+      check(checked === s.answers[group], `${name}: the keyboard chose ${group}=${checked}, not ${s.answers[group]}`);
+    }
+    if (s.comment) {
+      await tabTo(page, (el) => el.tag === 'TEXTAREA', `${name}: the comment box`);
+      await page.keyboard.type(s.comment);
+    }
+    await tabTo(page, isSubmit, `${name}: the submit button`);
+    const [thanks] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press('Enter')]);
+    await expectPage(page, thanks, `${name}-thanks`, { status: 200, lang: s.locale, text: s.thanks });
+    await screenshot(page, `${name}-thanks`);
+  } catch (error) {
+    fail(`${name}: ${error.message}`);
+    await page.screenshot({ path: path.join(scenario.artifacts, `${name}-failed.png`), fullPage: true }).catch(() => {});
+  } finally {
+    await context.close();
+  }
+}
+
+/** A link that leads nowhere (unknown or expired): the friendly page, in the browser's language. */
+async function unknownLink(browser, u) {
+  const name = `unknown-link-${u.locale}`;
+  console.log(`\n${name}: ${u.url}`);
+  const { context, page } = await phonePage(browser, name, { ...PHONE, locale: u.locale });
+  try {
+    const opened = await page.goto(u.url, { waitUntil: 'load' });
+    await expectPage(page, opened, name, { status: u.status, lang: u.locale, text: u.text });
+    await screenshot(page, name);
+    await axe(page, name);
+  } catch (error) {
+    fail(`${name}: ${error.message}`);
+  } finally {
+    await context.close();
+  }
+}
+
 let browser;
 try {
   browser = await chromium.launch({
@@ -316,6 +411,8 @@ console.log(`chromium ${browser.version()}, playwright-core ${PLAYWRIGHT_VERSION
 try {
   for (const s of scenario.surveys) await survey(browser, s);
   for (const u of scenario.unsubscribes) await unsubscribe(browser, u);
+  for (const s of scenario.keyboard_surveys) await keyboardSurvey(browser, s);
+  for (const u of scenario.unknown_links) await unknownLink(browser, u);
 } finally {
   await browser.close();
 }

@@ -287,6 +287,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         resolution_satisfaction -> Nullable<Integer>,
+        assignee_id -> Nullable<Text>,
     }
 }
 

@@ -39,12 +39,14 @@ pub enum Action {
     ManageMessages,
     /// See complaints (store roles: their own store's only; see `complaints`).
     ViewComplaints,
-    /// Open a complaint and record its steps.
+    /// Record a complaint's steps and hand it to someone.
     HandleComplaints,
+    /// Open a complaint (a call, a walk-in): whoever meets the client first, the front desk too.
+    OpenComplaints,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::ViewStores,
         Action::ManageStores,
         Action::ViewStaff,
@@ -68,6 +70,7 @@ impl Action {
         Action::ManageMessages,
         Action::ViewComplaints,
         Action::HandleComplaints,
+        Action::OpenComplaints,
     ];
 }
 
@@ -86,6 +89,7 @@ pub const fn role_allows(role: Role, action: Action) -> bool {
         // The seed: sensitive fields only for those who treat the client, never the front desk.
         ViewSensitive => matches!(role, Owner | StoreManager | Beautician),
         ApproveBulkExport | ViewAudit => matches!(role, Owner),
+        OpenComplaints => matches!(role, Owner | HqManager | StoreManager | FrontDesk),
     }
 }
 
@@ -99,7 +103,7 @@ mod tests {
         use Role::*;
         let only = |roles: &[Role]| Role::ALL.map(|r| roles.contains(&r));
         let everyone = [true; 5];
-        let expected: [(Action, [bool; 5]); 23] = [
+        let expected: [(Action, [bool; 5]); 24] = [
             (ViewStores, everyone),
             (ManageStores, only(&[Owner, HqManager])),
             (ViewStaff, everyone),
@@ -123,6 +127,7 @@ mod tests {
             (ManageMessages, only(&[Owner, HqManager, StoreManager])),
             (ViewComplaints, only(&[Owner, HqManager, StoreManager])),
             (HandleComplaints, only(&[Owner, HqManager, StoreManager])),
+            (OpenComplaints, only(&[Owner, HqManager, StoreManager, FrontDesk])),
         ];
         assert_eq!(expected.map(|(a, _)| a), Action::ALL);
         for (action, allowed) in expected {

@@ -1,16 +1,17 @@
 //! `/api/v1/complaints`: 三级响应 from the staff's side — list them (store, status, level,
-//! overdue), open one (a call, a walk-in), see it with its timeline, record its steps in order.
+//! overdue, assignee), open one (a call, a walk-in: the front desk may), see it with its
+//! timeline, hand it to someone, record its steps in order.
 
 use super::{created, path_id, Page};
 use crate::extract::{can, ApiJson, ApiQuery, Authorized};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use serde::Deserialize;
 use shared::complaints::{
     self, Complaint, ComplaintFilter, ComplaintStatus, ComplaintSummary, OpenComplaint, Satisfaction, Step,
 };
-use shared::domain::{ClientId, ComplaintId, StoreId, Text, VisitId};
+use shared::domain::{ClientId, ComplaintId, StaffId, StoreId, Text, VisitId};
 use shared::pagination::PageRequest;
 use shared::FieldErrors;
 
@@ -23,6 +24,14 @@ pub struct CreateComplaint {
     pub visit_id: Option<String>,
     #[schema(example = "护理后皮肤发红，电话投诉")]
     pub summary: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeComplaint {
+    /// Hand the complaint to this staff member: an active owner or HQ manager, or a manager of
+    /// the complaint's store.
+    pub assignee_id: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -53,6 +62,8 @@ pub struct ComplaintsQuery {
     pub level: Option<i64>,
     /// `true`: only complaints with a step whose deadline passed unmet; `false`: only the others.
     pub overdue: Option<bool>,
+    /// Only the complaints this staff member owns.
+    pub assignee_id: Option<String>,
 }
 
 /// Complaints, newest first (store roles: their own store's only).
@@ -72,7 +83,11 @@ pub async fn list(
         query.status.as_deref().map(ComplaintStatus::parse).transpose(),
     );
     let level = errors.check("level", query.level.map(complaints::parse_level).transpose());
-    let (Some(store_id), Some(status), Some(level)) = (store_id, status, level) else {
+    let assignee_id = errors.check(
+        "assignee_id",
+        query.assignee_id.as_deref().map(StaffId::parse).transpose(),
+    );
+    let (Some(store_id), Some(status), Some(level), Some(assignee_id)) = (store_id, status, level, assignee_id) else {
         return Err(errors.into());
     };
     let page = PageRequest::parse(query.limit, query.cursor)?;
@@ -81,6 +96,7 @@ pub async fn list(
         status,
         level,
         overdue: query.overdue,
+        assignee_id,
     };
     let now = state.now();
     let complaints = state
@@ -90,11 +106,12 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page::from(complaints)))
 }
 
-/// Open a complaint; the responsible store manager (or the next level up) is alerted at once.
+/// Open a complaint; the responsible store manager (or the next level up) is alerted at once and
+/// owns it.
 #[utoipa::path(tag = "complaints", request_body = CreateComplaint, security(("bearer" = [])), responses((status = 201, body = Complaint), (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/complaints")]
 pub async fn create(
-    auth: Authorized<can::HandleComplaints>,
+    auth: Authorized<can::OpenComplaints>,
     state: web::Data<AppState>,
     body: ApiJson<CreateComplaint>,
 ) -> ApiResult<HttpResponse> {
@@ -143,6 +160,29 @@ pub async fn get(
     let id = path_id(&id, ComplaintId::parse)?;
     let now = state.now();
     let complaint = state.db.read(move |conn| complaints::get(conn, &auth, id, now)).await?;
+    Ok(HttpResponse::Ok().json(complaint))
+}
+
+/// Hand a complaint to someone (an `assigned` event on its timeline).
+#[utoipa::path(tag = "complaints", params(("id" = String, Path, description = "Complaint id")), request_body = ChangeComplaint, security(("bearer" = [])), responses((status = 200, body = Complaint), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/complaints/{id}")]
+pub async fn update(
+    auth: Authorized<can::HandleComplaints>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: ApiJson<ChangeComplaint>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth.0;
+    let id = path_id(&id, ComplaintId::parse)?;
+    let mut errors = FieldErrors::default();
+    let Some(assignee) = errors.check("assignee_id", StaffId::parse(&body.0.assignee_id)) else {
+        return Err(errors.into());
+    };
+    let now = state.now();
+    let complaint = state
+        .db
+        .write(move |conn| complaints::assign(conn, &auth, id, assignee, now))
+        .await?;
     Ok(HttpResponse::Ok().json(complaint))
 }
 

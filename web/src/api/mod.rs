@@ -87,6 +87,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(complaints::create)
                 .service(complaints::get)
                 .service(complaints::record_step)
+                .service(complaints::update)
                 .service(complaints::list)
                 .service(surveys::list)
                 .service(reports::care)

@@ -1,7 +1,7 @@
 //! What every public page shares: rendering (minijinja, HTML auto-escaping by the `.html`
-//! name), the response headers (CSP without scripts, no referrer so the token in the URL never
-//! leaks, no caching), the locale choice, and the same-origin check that makes the forms
-//! CSRF-safe without cookies.
+//! name), the response headers (CSP without scripts, a referrer only to ourselves so the token
+//! in the URL never leaks to another site, no caching), the locale choice, and the same-origin
+//! check that makes the forms CSRF-safe without cookies.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
@@ -24,7 +24,11 @@ pub fn page(status: StatusCode, html: String) -> HttpResponse {
             "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
              base-uri 'none'; frame-ancestors 'none'",
         ))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        // Not `no-referrer`: with it, browsers post our own forms with `Origin: null`, and a
+        // browser without `Sec-Fetch-Site` (older Safari, in-app web views) could then not be
+        // told from a foreign page. `same-origin` sends the page's URL (and its token) to this
+        // server only, which has it already, and nothing to any other site.
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(html)
@@ -40,8 +44,8 @@ pub fn locale(client_locale: Option<&str>) -> Locale {
 /// A form post is accepted only from our own pages. Browsers say where a request comes from in
 /// `Sec-Fetch-Site`, which no page can forge: `same-origin` (our page) or `none` (typed, a
 /// bookmark) pass, `same-site`/`cross-site` do not. Without it, the `Origin` must be this
-/// server's or `PUBLIC_BASE_URL`. (Our pages send no referrer, so a browser posting them sends
-/// `Origin: null`; that alone proves nothing and is refused when `Sec-Fetch-Site` is absent.)
+/// server's or `PUBLIC_BASE_URL`; `Origin: null` (a sandboxed frame, a page with
+/// `Referrer-Policy: no-referrer`) proves nothing and is refused.
 /// A client sending neither header is not a browser a foreign page could drive; the token in the
 /// URL authorises it.
 pub fn same_origin(req: &HttpRequest, public_base_url: Option<&str>) -> bool {

@@ -592,7 +592,7 @@ mod tests {
             .is_some_and(|v| v.contains("default-src 'none'")));
         assert_eq!(
             headers.get(header::REFERRER_POLICY).and_then(|v| v.to_str().ok()),
-            Some("no-referrer")
+            Some("same-origin")
         );
         assert!(body(response).await.contains("This survey has expired"));
     }

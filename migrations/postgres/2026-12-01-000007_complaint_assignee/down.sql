@@ -1,0 +1,3 @@
+DROP INDEX complaints_assignee_idx;
+ALTER TABLE complaints DROP CONSTRAINT complaints_assignee_fk;
+ALTER TABLE complaints DROP COLUMN assignee_id;

@@ -1,0 +1,2 @@
+DROP INDEX complaints_assignee_idx;
+ALTER TABLE complaints DROP COLUMN assignee_id;

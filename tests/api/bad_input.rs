@@ -191,6 +191,47 @@ async fn control_characters_in_query_filters_name_the_parameter(backend: Backend
     );
 }
 
+async fn control_characters_in_free_text_name_the_field(backend: Backend) {
+    // Tags and a void's reason skipped the free-text checks; on PostgreSQL a NUL in the reason
+    // was a 500, and tags kept control characters no filter could then name.
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    let tagged = app
+        .post(
+            "/api/v1/clients",
+            &owner.token,
+            &json!({ "name": "张三", "tags": ["vip\u{0}"] }),
+        )
+        .await;
+    assert_eq!(tagged.invalid_fields(), ["tags"]);
+    let client = app
+        .post(
+            "/api/v1/clients",
+            &owner.token,
+            &json!({ "name": "张三", "tags": ["vip"] }),
+        )
+        .await;
+    assert_eq!(client.status, 201, "{}", client.text);
+    let store = app.create_store(&owner, "静安店").await;
+    let visit = app
+        .post(
+            "/api/v1/visits",
+            &owner.token,
+            &json!({
+                "client_id": client.json["id"], "store_id": store, "payment_method": "cash",
+                "completed_at": "2026-01-10T10:30:00+08:00",
+                "lines": [{ "description": "护理", "amount_cents": 10000 }],
+            }),
+        )
+        .await;
+    assert_eq!(visit.status, 201, "{}", visit.text);
+    let void = format!("/api/v1/visits/{}/void", visit.json["id"].as_str().unwrap());
+    let refused = app.post(&void, &owner.token, &json!({ "reason": "a\u{0}b" })).await;
+    assert_eq!(refused.invalid_fields(), ["reason"]);
+    let voided = app.post(&void, &owner.token, &json!({ "reason": "  录错了  " })).await;
+    assert_eq!(voided.json["void_reason"], "录错了", "{}", voided.text);
+}
+
 both_backends!(
     malformed_json_is_400,
     wrong_types_and_unknown_fields_name_the_field,
@@ -201,4 +242,5 @@ both_backends!(
     arrays_are_not_objects,
     a_known_path_with_another_method_is_405_with_allow,
     control_characters_in_query_filters_name_the_parameter,
+    control_characters_in_free_text_name_the_field,
 );

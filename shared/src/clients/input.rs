@@ -199,6 +199,12 @@ pub(crate) fn tags(raw: &[String]) -> Result<Vec<String>, FieldError> {
         if tag.chars().count() > 32 {
             return Err(FieldError::new("too_long", "each tag must be at most 32 characters"));
         }
+        if tag.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "invalid_characters",
+                "tags must not contain control characters",
+            ));
+        }
         if !tags.iter().any(|t| t == tag) {
             tags.push(tag.to_owned());
         }

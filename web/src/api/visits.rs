@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use shared::domain::{ClientId, StoreId, VisitId};
+use shared::domain::{ClientId, StoreId, Text, VisitId};
 use shared::pagination::PageRequest;
 use shared::visits::{self, Visit, VisitFilter, VisitInput, VisitPatchInput};
 use shared::FieldErrors;
@@ -33,7 +33,7 @@ pub struct VisitsQuery {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoidRequest {
-    /// Why the visit is voided (kept on the record).
+    /// Why the visit is voided (kept on the record), up to 500 characters.
     pub reason: Option<String>,
 }
 
@@ -197,11 +197,19 @@ pub async fn void(
     id: web::Path<String>,
     body: ApiJson<VoidRequest>,
 ) -> ApiResult<HttpResponse> {
+    // Checked like every free text (length, no control characters: PostgreSQL refuses a NUL,
+    // which was a 500); blank is no reason.
     let reason = body
         .0
         .reason
-        .map(|r| r.trim().chars().take(500).collect::<String>())
-        .filter(|r| !r.is_empty());
+        .map(|raw| Text::parse(&raw, 500))
+        .transpose()
+        .map_err(|mut error| {
+            error.field = "reason".to_owned();
+            FieldErrors(vec![error])
+        })?
+        .map(Text::into_inner)
+        .filter(|reason| !reason.is_empty());
     void_visit(auth, state, req, id, reason).await
 }
 

@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Every message of the outbox matching `query` (all pages).
-async fn all_messages(salon: &Salon, query: &str) -> Vec<Value> {
+pub(crate) async fn all_messages(salon: &Salon, query: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut cursor = String::new();
     loop {

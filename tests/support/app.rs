@@ -22,6 +22,13 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// A second web process of a [`TestApp`] (killed on drop).
+pub struct Replica {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    _child: Child,
+}
+
 /// A logged-in staff member.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -174,6 +181,34 @@ impl TestApp {
             pg_database,
             _dir: dir,
         }
+    }
+
+    /// The app on a database of the caller's (a throwaway cluster the test restarts, say);
+    /// `database_url` must be migrated or migratable. Nothing is dropped afterwards.
+    pub async fn spawn_on(backend: Backend, database_url: String, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_keys = test_data_keys();
+        let (child, base) = start_web(&database_url, &data_keys, env).await;
+        TestApp {
+            base,
+            backend,
+            database_url,
+            data_keys,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            child,
+            pg_database: None,
+            _dir: dir,
+        }
+    }
+
+    /// Another web process on the same database and keys (a second replica behind the load
+    /// balancer); stopped when dropped.
+    pub async fn replica(&self, env: &[(&str, &str)]) -> Replica {
+        let (child, base) = start_web(&self.database_url, &self.data_keys, env).await;
+        Replica { base, _child: child }
     }
 
     pub fn url(&self, path: &str) -> String {

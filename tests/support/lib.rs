@@ -7,10 +7,11 @@
 
 mod app;
 mod binaries;
+pub mod cluster;
 pub mod fakes;
 mod postgres;
 
-pub use app::{test_data_keys, Response, Session, TestApp};
+pub use app::{test_data_keys, Replica, Response, Session, TestApp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -31,6 +31,7 @@
 //! |---|---|---|---|
 //! | `TooManyRequests` | 429, code 20429 | 429, `Throttling.User` | 429 (from the front, not the API) |
 //! | `ServerError` | 500, code 20500 | 503, `ServiceUnavailable` | 502 `Bad Gateway` (from the front) |
+//! | `Unavailable` | 503, code 20503 | 503, `ServiceUnavailable` | 503 (from the front) |
 //! | `InvalidNumber` | 400, code 21211 | 200, `isv.MOBILE_NUMBER_ILLEGAL` | 200, `InvalidParameterValue.IncorrectPhoneNumber` |
 //! | `Throttled` | 400, code 21611 (sender queue full) | 200, `isv.BUSINESS_LIMIT_CONTROL` (per minute) | 200, `LimitExceeded.PhoneNumberThirtySecondLimit` |
 //!
@@ -106,6 +107,9 @@ pub enum Failure {
         retry_after_secs: Option<u64>,
     },
     ServerError,
+    /// 503 Service Unavailable (an outage): Twilio code 20503, Aliyun `ServiceUnavailable`,
+    /// Tencent's front.
+    Unavailable,
     InvalidNumber,
     /// The provider's business throttling code.
     Throttled,
@@ -117,6 +121,8 @@ struct State {
     requests: usize,
     failures: HashMap<String, VecDeque<Failure>>,
     aliyun_nonces: HashSet<String>,
+    /// Providers that are down: every authenticated request fails this way until cleared.
+    down: HashMap<String, Failure>,
     /// Twilio's message log (sid, to, body, created), oldest first, for `GET Messages.json`.
     twilio_log: Vec<(String, String, String, chrono::DateTime<Utc>)>,
     /// How long every request waits before it is answered (a slow provider).
@@ -236,6 +242,16 @@ impl FakeSms {
         lock(&self.state).max_in_flight
     }
 
+    /// Every authenticated request to `provider` fails with `failure` until `set_down(provider,
+    /// None)`: an outage.
+    pub fn set_down(&self, provider: &str, failure: Option<Failure>) {
+        let mut state = lock(&self.state);
+        match failure {
+            Some(failure) => state.down.insert(provider.to_owned(), failure),
+            None => state.down.remove(provider),
+        };
+    }
+
     /// The next `times` authenticated requests to `provider` fail with `failure`.
     pub fn fail_next(&self, provider: &str, times: usize, failure: Failure) {
         assert!(
@@ -287,7 +303,11 @@ fn route(state: &Shared, req: &HttpRequest, body: &[u8]) -> HttpResponse {
 }
 
 fn next_failure(state: &Shared, provider: &str) -> Option<Failure> {
-    lock(state).failures.get_mut(provider).and_then(VecDeque::pop_front)
+    let mut state = lock(state);
+    if let Some(failure) = state.down.get(provider) {
+        return Some(failure.clone());
+    }
+    state.failures.get_mut(provider).and_then(VecDeque::pop_front)
 }
 
 fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
@@ -364,6 +384,7 @@ fn twilio(state: &Shared, req: &HttpRequest, body: &[u8]) -> HttpResponse {
             )
         }
         Some(Failure::ServerError) => return twilio_error(500, 20500, "Internal Server Error"),
+        Some(Failure::Unavailable) => return twilio_error(503, 20503, "Service Unavailable"),
         Some(Failure::InvalidNumber) => return twilio_error(400, 21211, "Invalid 'To' Phone Number"),
         Some(Failure::Throttled) => {
             return twilio_error(
@@ -665,7 +686,7 @@ fn aliyun(state: &Shared, req: &HttpRequest, body: &[u8]) -> HttpResponse {
                        "Message": "Request was denied due to user flow control."}),
             )
         }
-        Some(Failure::ServerError) => {
+        Some(Failure::ServerError | Failure::Unavailable) => {
             return aliyun_error(
                 503,
                 "ServiceUnavailable",
@@ -871,6 +892,11 @@ fn tencent(state: &Shared, req: &HttpRequest, body: &[u8]) -> HttpResponse {
             return HttpResponse::BadGateway()
                 .content_type("text/plain")
                 .body("502 Bad Gateway")
+        }
+        Some(Failure::Unavailable) => {
+            return HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("503 Service Temporarily Unavailable")
         }
         _ => {}
     }

@@ -96,6 +96,12 @@ impl Keyring {
         &self.current().0
     }
 
+    /// Every key id in the ring, the current one first (a restore checks that the restored
+    /// values' keys are among them).
+    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|(id, _)| id.as_str())
+    }
+
     /// "v1.<key id>.<base64url nonce>.<base64url ciphertext>", 24-byte random nonce. `context`
     /// is bound as associated data (the caller passes e.g. "tenant/client/field") so a
     /// ciphertext copied to another row or field fails to decrypt.

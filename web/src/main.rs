@@ -35,6 +35,30 @@ enum Command {
         #[arg(long, default_value = "data/demo.db")]
         db: std::path::PathBuf,
     },
+    /// Write a consistent copy of the whole database to one file, while the service runs
+    /// (SQLite: VACUUM INTO; PostgreSQL: pg_dump). The data keys are not in it: back them up
+    /// separately. Exit 0 done, 1 failed, 3 refused.
+    Backup {
+        /// The backup file to write, e.g. backups/salon-crm-2026-12-01.backup.
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the database with a backup made by `web backup`, after checking it (checksum,
+    /// backend, schema). Stop the web service and workers first. Exit 0 done, 1 failed (the
+    /// database was not changed), 3 refused (nothing was changed).
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Only check the file (and a trial read of its data); change nothing.
+        #[arg(long)]
+        check: bool,
+        /// PostgreSQL: restore although other sessions are connected to the database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Re-encrypt clients' sensitive fields under the first key of DATA_KEYS (after a new key
     /// was put first); then the old keys can be removed.
     RotateKeys,
@@ -77,6 +101,18 @@ async fn main() -> anyhow::Result<()> {
             println!("{rotated} values re-encrypted under key {}", keys.current_key_id());
             Ok(())
         }
+        Command::Backup { to, force } => {
+            let run = move || shared::db::backup::backup(&config, &to, force);
+            finish(tokio::task::spawn_blocking(run).await?)
+        }
+        Command::Restore { from, check, force } => {
+            let options = shared::db::backup::RestoreOptions {
+                check_only: check,
+                force,
+            };
+            let run = move || shared::db::backup::restore(&config, &from, options);
+            finish(tokio::task::spawn_blocking(run).await?)
+        }
         Command::SeedLoad {
             tenants,
             clients,
@@ -95,6 +131,21 @@ async fn main() -> anyhow::Result<()> {
             config.database_url = DatabaseUrl::Sqlite(db);
             config.embedded_worker = true;
             serve(config, Some(Demo)).await
+        }
+    }
+}
+
+/// A backup command's report on stdout, or its error on stderr and its exit code (1 failed,
+/// 3 refused).
+fn finish<T: std::fmt::Display>(result: Result<T, shared::db::backup::BackupError>) -> anyhow::Result<()> {
+    match result {
+        Ok(report) => {
+            println!("{report}");
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(error.exit_code())
         }
     }
 }

@@ -1,6 +1,7 @@
 use super::DatabaseUrl;
 use crate::error::{Error, Result};
 use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -34,4 +35,19 @@ pub fn run_migrations(url: &DatabaseUrl) -> Result<usize> {
             conn.run_pending_migrations(SQLITE).map(|v| v.len()).map_err(failed)
         }
     }
+}
+
+/// The schema versions this binary can migrate to, oldest first, as diesel records them in
+/// `__diesel_schema_migrations` (the folder name's date and number, e.g. "20261201000007").
+pub fn known_schema_versions(postgres: bool) -> Vec<String> {
+    let names = if postgres {
+        MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES)
+            .map(|all| all.iter().map(|m| m.name().version().to_string()).collect())
+    } else {
+        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE)
+            .map(|all| all.iter().map(|m| m.name().version().to_string()).collect())
+    };
+    let mut names: Vec<String> = names.unwrap_or_default();
+    names.sort();
+    names
 }

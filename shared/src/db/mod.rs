@@ -2,12 +2,13 @@
 //! connection pool, and the only place where diesel runs (off the async executor).
 
 pub mod backend;
+pub mod backup;
 mod conn;
 mod migrate;
 pub mod schema;
 
 pub use conn::{write_transaction, AnyConnection, DatabaseUrl, Db, PoolState};
-pub use migrate::run_migrations;
+pub use migrate::{known_schema_versions, run_migrations};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 

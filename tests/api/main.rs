@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod backup;
 mod bad_input;
 mod browser;
 mod care_report;

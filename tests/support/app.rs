@@ -138,6 +138,39 @@ impl TestApp {
         self.data_keys = data_keys.to_owned();
     }
 
+    /// Stop this app's process (and, on PostgreSQL, wait until its sessions are gone); start
+    /// it again with [`TestApp::restart`].
+    pub async fn stop(&mut self) {
+        let _ = self.child.kill().await;
+        if let Some(name) = self.pg_database.clone() {
+            tokio::task::spawn_blocking(move || postgres::wait_until_unused(&name))
+                .await
+                .expect("wait for the database's sessions to end");
+        }
+    }
+
+    /// Lose the database, as a disk or an operator error would: SQLite's file (and its WAL)
+    /// deleted, or the PostgreSQL database dropped and created again, empty. Stop first.
+    pub async fn destroy_database(&self) {
+        match &self.pg_database {
+            None => {
+                let path = self.database_url.trim_start_matches("sqlite://");
+                for suffix in ["", "-wal", "-shm"] {
+                    match std::fs::remove_file(format!("{path}{suffix}")) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("delete {path}{suffix}: {e}"),
+                        _ => {}
+                    }
+                }
+            }
+            Some(name) => {
+                let name = name.clone();
+                tokio::task::spawn_blocking(move || postgres::recreate_empty(&name))
+                    .await
+                    .expect("recreate the database");
+            }
+        }
+    }
+
     /// Run the web binary's command line (e.g. `migrate`, `rotate-keys`) on this database.
     pub async fn web_command(&self, args: &[&str], data_keys: &str) -> std::process::Output {
         Command::new(binaries::path("web"))

@@ -104,6 +104,37 @@ pub fn drop_database(name: &str) {
     }
 }
 
+/// Drop `name` and create it again, empty (not from the template): a lost database.
+pub fn recreate_empty(name: &str) {
+    let mut admin = connect();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted(name)))
+        .expect("drop the database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {}", quoted(name)))
+        .expect("create the database");
+}
+
+/// Wait (up to 10 s) until no client is connected to `name`: a killed process's sessions
+/// end a moment after it does.
+pub fn wait_until_unused(name: &str) {
+    let mut admin = connect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let sessions = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
+        )
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result::<Count>(&mut admin)
+        .expect("query pg_stat_activity")
+        .n;
+        if sessions == 0 || std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[derive(diesel::QueryableByName)]
 struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]

@@ -32,6 +32,17 @@ pub struct Config {
     /// first encrypting. Required with PostgreSQL; with SQLite a key file is made beside the
     /// database on first start.
     pub data_keys: Option<Secret>,
+    /// `LOGIN_LIMIT_PER_ACCOUNT`: login attempts per minute for one email address (default 10).
+    pub login_limit_per_account: u32,
+    /// `LOGIN_LIMIT_PER_IP`: login and signup attempts per minute from one client address
+    /// (default 60: a salon's front desks share one office address).
+    pub login_limit_per_ip: u32,
+    /// `REQUEST_TIMEOUT_SECS`: how long one request may take, reading its body included
+    /// (default 30; CSV imports and export downloads get ten times as long).
+    pub request_timeout: Duration,
+    /// `TRUST_PROXY_HEADERS`: take the client's address from `Forwarded`/`X-Forwarded-For`
+    /// (only behind a proxy that sets them; default off: the connection's address).
+    pub trust_proxy_headers: bool,
 }
 
 /// A setting that must never reach a log line.
@@ -84,6 +95,9 @@ impl Config {
         };
         let db_pool_size = number("DB_POOL_SIZE", 10, 1..=500) as u32;
         let worker_interval = number("WORKER_INTERVAL_SECS", 30, 1..=3600);
+        let login_limit_per_account = number("LOGIN_LIMIT_PER_ACCOUNT", 10, 1..=100_000) as u32;
+        let login_limit_per_ip = number("LOGIN_LIMIT_PER_IP", 60, 1..=100_000) as u32;
+        let request_timeout = number("REQUEST_TIMEOUT_SECS", 30, 1..=3600);
 
         let session_ttl = match get("SESSION_TTL").map(|v| parse_duration(&v)) {
             None => chrono::Duration::hours(12),
@@ -107,6 +121,14 @@ impl Config {
             Some(_) => {
                 problems.push("LOG_FORMAT must be pretty or json".into());
                 LogFormat::Pretty
+            }
+        };
+        let trust_proxy_headers = match get("TRUST_PROXY_HEADERS").as_deref() {
+            None | Some("false" | "0" | "off") => false,
+            Some("true" | "1" | "on") => true,
+            Some(_) => {
+                problems.push("TRUST_PROXY_HEADERS must be true or false".into());
+                false
             }
         };
         let embedded_worker = match get("EMBEDDED_WORKER").as_deref() {
@@ -137,6 +159,10 @@ impl Config {
                 worker_interval: Duration::from_secs(worker_interval),
                 worker_metrics_bind: get("WORKER_METRICS_BIND").unwrap_or_else(|| "127.0.0.1:9091".into()),
                 data_keys: get("DATA_KEYS").map(Secret),
+                login_limit_per_account,
+                login_limit_per_ip,
+                request_timeout: Duration::from_secs(request_timeout),
+                trust_proxy_headers,
             }),
             _ => Err(ConfigError(problems)),
         }

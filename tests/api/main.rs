@@ -3,6 +3,7 @@
 // A failed unwrap is a failed test, with the line that failed.
 #![allow(clippy::unwrap_used)]
 
+mod abuse;
 mod accounts;
 mod backup;
 mod bad_input;

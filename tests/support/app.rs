@@ -100,6 +100,10 @@ async fn start_web(database_url: &str, data_keys: &str, env: &[(&str, &str)]) ->
         .env("EMBEDDED_WORKER", "false")
         .env("DB_POOL_SIZE", "4")
         .env("DATA_KEYS", data_keys)
+        // Every test comes from 127.0.0.1 and logs many people in: the login limits are tested
+        // on their own (abuse.rs), with the values they set.
+        .env("LOGIN_LIMIT_PER_IP", "100000")
+        .env("LOGIN_LIMIT_PER_ACCOUNT", "100000")
         .env(
             "RUST_LOG",
             std::env::var("TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),

@@ -8,6 +8,7 @@ pub mod api;
 pub mod demo;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

@@ -71,6 +71,37 @@ fn loggable_path(path: &str) -> &str {
     }
 }
 
+/// Every request must finish within `REQUEST_TIMEOUT_SECS`, reading its body included: a client
+/// that trickles a body (or a request stuck behind a saturated pool) gets a 408 and the
+/// connection is closed, instead of holding a worker forever. Bulk transfers (CSV imports,
+/// export downloads) get ten times as long.
+///
+/// It wraps everything else, so a timed-out request is answered by actix from the error (the
+/// request itself cannot be kept: routing needs it unshared); it is logged and counted here.
+pub async fn deadline(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await;
+    };
+    let path = req.path();
+    let bulk = path.starts_with("/api/v1/imports/") || path.ends_with("/download");
+    let limit = state.config.request_timeout * if bulk { 10 } else { 1 };
+    let method = req.method().to_string();
+    let path = loggable_path(req.path()).to_owned();
+    match tokio::time::timeout(limit, next.call(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(method, path, limit_secs = limit.as_secs(), "request timed out");
+            state
+                .metrics
+                .observe_request(&method, "timed_out", 408, limit.as_secs_f64());
+            Err(ApiError::RequestTimeout(limit).into())
+        }
+    }
+}
+
 /// Look up the bearer token's session, if the request has one, and attach it. A request
 /// without a token passes through (public endpoints, and the extractors answer 401 for the
 /// rest); a request with a bad token is refused here.

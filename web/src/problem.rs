@@ -46,6 +46,10 @@ pub enum ApiError {
     MethodNotAllowed(&'static [&'static str]),
     /// A CSV import with rejected rows, nothing written.
     ImportRejected(Box<shared::imports::ImportReport>),
+    /// A rate limit is spent (login, signup): try again after this long.
+    TooManyRequests(std::time::Duration),
+    /// The request did not finish within `REQUEST_TIMEOUT_SECS` (a slow client or a slow body).
+    RequestTimeout(std::time::Duration),
 }
 
 impl From<Error> for ApiError {
@@ -74,6 +78,8 @@ impl fmt::Display for ApiError {
             ApiError::NotFound => f.write_str("not found"),
             ApiError::MethodNotAllowed(allowed) => write!(f, "method not allowed; allowed: {}", allowed.join(", ")),
             ApiError::ImportRejected(report) => write!(f, "{} rows rejected", report.rejected.len()),
+            ApiError::TooManyRequests(wait) => write!(f, "too many attempts; retry in {}s", retry_secs(*wait)),
+            ApiError::RequestTimeout(limit) => write!(f, "the request took longer than {}s", limit.as_secs()),
         }
     }
 }
@@ -198,6 +204,22 @@ impl ApiError {
                 vec![],
                 None,
             ),
+            ApiError::TooManyRequests(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many attempts",
+                format!("Too many attempts; try again in {} seconds.", retry_secs(*wait)),
+                vec![],
+                None,
+            ),
+            ApiError::RequestTimeout(limit) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "Request timeout",
+                format!("The request did not complete within {} seconds.", limit.as_secs()),
+                vec![],
+                None,
+            ),
         };
         Problem {
             kind: format!("urn:salon-crm:problem:{code}"),
@@ -268,6 +290,13 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
+        if let ApiError::TooManyRequests(wait) = self {
+            response.insert_header((header::RETRY_AFTER, retry_secs(*wait).to_string()));
+        }
+        if let ApiError::RequestTimeout(_) = self {
+            // The request may be half read: do not keep the connection for another.
+            response.insert_header((header::CONNECTION, "close"));
+        }
         if let ApiError::MethodNotAllowed(allowed) = self {
             response.insert_header((header::ALLOW, allowed.join(", ")));
         }
@@ -285,3 +314,8 @@ pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Whole seconds to wait, rounded up, at least 1 (`Retry-After`).
+fn retry_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}

@@ -36,6 +36,20 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     document
 }
 
+/// The headers every response carries (the pages set stricter ones of their own).
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Cross-Origin-Resource-Policy", "same-origin"));
+    if https {
+        headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    } else {
+        headers
+    }
+}
+
 impl Application {
     pub fn build(config: Config, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
         let metrics = Metrics::new(db.url().backend_name())?;
@@ -43,6 +57,16 @@ impl Application {
         let openapi_json = serde_json::to_string(&openapi())?;
         let listener = TcpListener::bind(&config.bind)?;
         let port = listener.local_addr()?.port();
+        let limits = Arc::new(crate::limits::Limits::new(
+            config.login_limit_per_account,
+            config.login_limit_per_ip,
+        ));
+        // HSTS only where the service is reached over https (a plain-http development origin
+        // would be pinned to https it cannot serve).
+        let https = config
+            .public_base_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"));
         let state = AppState {
             db,
             clock,
@@ -50,6 +74,7 @@ impl Application {
             metrics,
             openapi_json: Arc::new(openapi_json),
             keys,
+            limits,
         };
         let data = web::Data::new(state.clone());
         // Database work runs on the workers' blocking pools (one worker per core). Together
@@ -65,14 +90,16 @@ impl Application {
                 .default_service(web::to(problem::no_route))
                 .wrap(from_fn(middleware::authenticate))
                 .wrap(from_fn(middleware::observe))
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "no-referrer"))
-                        .add(("X-Frame-Options", "DENY")),
-                )
+                .wrap(from_fn(middleware::deadline))
+                .wrap(security_headers(https))
         })
         .workers(workers)
+        // Slow clients: the request head must arrive within 5 s of the connection (actix answers
+        // 408 and closes), a closing connection gets 2 s, an idle keep-alive connection 30 s;
+        // the body and the answer are bounded by `REQUEST_TIMEOUT_SECS` (middleware::deadline).
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .client_disconnect_timeout(std::time::Duration::from_secs(2))
+        .keep_alive(std::time::Duration::from_secs(30))
         .worker_max_blocking_threads(blocking_threads)
         .listen(listener)?
         // Signals are handled by the binary, which also stops the embedded worker.

@@ -1,9 +1,9 @@
 //! `/api/v1/sessions`: log in and out.
 
 use crate::extract::{ApiJson, Authenticated};
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{delete, post, web, HttpResponse};
+use actix_web::{delete, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::domain::{Password, Role, StaffId, TenantId};
@@ -26,17 +26,29 @@ pub struct LoginResponse {
     pub role: Role,
 }
 
-/// Log in with email and password. Any failure is the same 401.
+/// Log in with email and password. Any failure is the same 401. Attempts are limited per
+/// account and per client address (`LOGIN_LIMIT_PER_ACCOUNT`, `LOGIN_LIMIT_PER_IP` a minute):
+/// beyond them 429 with `Retry-After`, before the password is checked.
 #[utoipa::path(
     tag = "accounts",
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 401, body = crate::problem::Problem, content_type = "application/problem+json")
+        (status = 401, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, body = crate::problem::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait")))
     )
 )]
 #[post("/sessions")]
-pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> ApiResult<HttpResponse> {
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    state
+        .limits
+        .login(state.client_address(&req), &body.0.email)
+        .map_err(ApiError::TooManyRequests)?;
     let attempt = LoginAttempt {
         email: body.0.email,
         password: Password::attempt(&body.0.password),

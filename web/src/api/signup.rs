@@ -3,7 +3,7 @@
 use crate::extract::ApiJson;
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use actix_web::{post, web, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use shared::domain::{StaffId, TenantId};
 use shared::tenancy::{self, NewSignup};
@@ -43,11 +43,21 @@ pub struct SignupResponse {
     responses(
         (status = 201, body = SignupResponse),
         (status = 409, description = "The email already has an account", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, body = crate::problem::Problem, content_type = "application/problem+json")
+        (status = 422, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many signups from this address (`LOGIN_LIMIT_PER_IP` a minute)", body = crate::problem::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait")))
     )
 )]
 #[post("/signup")]
-pub async fn signup(state: web::Data<AppState>, body: ApiJson<SignupRequest>) -> ApiResult<HttpResponse> {
+pub async fn signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<SignupRequest>,
+) -> ApiResult<HttpResponse> {
+    state
+        .limits
+        .signup(state.client_address(&req))
+        .map_err(crate::problem::ApiError::TooManyRequests)?;
     let body = body.0;
     let new = NewSignup::parse(
         &body.tenant_name,

@@ -193,7 +193,7 @@ impl fmt::Display for BackupReport {
         let m = &self.manifest;
         writeln!(
             f,
-            "backup written to {}: {} ({}), schema {}, {} in {:.1} s",
+            "backup written to {}: {} ({}), schema {}, {} in {:.2} s",
             self.path.display(),
             m.backend,
             m.payload,
@@ -233,7 +233,7 @@ impl fmt::Display for RestoreReport {
         let what = if self.checked_only { "checked" } else { "restored" };
         writeln!(
             f,
-            "{what} {}: {} backup, schema {}, made {} by salon-crm {}, {}, in {:.1} s",
+            "{what} {}: {} backup, schema {}, made {} by salon-crm {}, {}, in {:.2} s",
             self.from.display(),
             m.backend,
             m.schema_version,

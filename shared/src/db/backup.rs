@@ -340,6 +340,8 @@ fn human_bytes(bytes: u64) -> String {
 /// `web backup --to PATH`: a consistent copy of `DATABASE_URL`, taken while the service runs.
 pub fn backup(config: &Config, to: &Path, overwrite: bool) -> Result<BackupReport, BackupError> {
     let started = Instant::now();
+    // The data is as of the copy's start (its read transaction or snapshot), not its end.
+    let created_at = Utc::now();
     if !overwrite && to.exists() {
         return Err(refused(format!(
             "{} already exists: choose another name (e.g. with the date in it) or pass --force to replace it",
@@ -364,7 +366,7 @@ pub fn backup(config: &Config, to: &Path, overwrite: bool) -> Result<BackupRepor
     let manifest = Manifest {
         backend,
         schema_version: payload.schema_version,
-        created_at: Utc::now(),
+        created_at,
         salon_crm_version: env!("CARGO_PKG_VERSION").into(),
         payload: backend.payload_kind().into(),
         payload_bytes: 0,

@@ -232,6 +232,30 @@ async fn control_characters_in_free_text_name_the_field(backend: Backend) {
     assert_eq!(voided.json["void_reason"], "录错了", "{}", voided.text);
 }
 
+async fn a_birthday_with_wide_characters_is_422_not_500(backend: Backend) {
+    // The birthday parser sliced by bytes: ten bytes with a four-byte character across the
+    // year's end panicked (a 500).
+    let app = TestApp::spawn(backend).await;
+    let owner = app.signup("Chain").await;
+    let birthday = "\u{0}\u{60dad}.<îg";
+    let created = app
+        .post(
+            "/api/v1/clients",
+            &owner.token,
+            &json!({ "name": "张三", "birthday": birthday }),
+        )
+        .await;
+    assert_eq!(created.invalid_fields(), ["birthday"]);
+    let client = app
+        .post("/api/v1/clients", &owner.token, &json!({ "name": "张三" }))
+        .await;
+    let path = format!("/api/v1/clients/{}", client.json["id"].as_str().unwrap());
+    for birthday in [birthday, "199九-03-08", "1990三-08"] {
+        let patched = app.patch(&path, &owner.token, &json!({ "birthday": birthday })).await;
+        assert_eq!(patched.invalid_fields(), ["birthday"], "{birthday:?}");
+    }
+}
+
 both_backends!(
     malformed_json_is_400,
     wrong_types_and_unknown_fields_name_the_field,
@@ -243,4 +267,5 @@ both_backends!(
     a_known_path_with_another_method_is_405_with_allow,
     control_characters_in_query_filters_name_the_parameter,
     control_characters_in_free_text_name_the_field,
+    a_birthday_with_wide_characters_is_422_not_500,
 );

@@ -15,6 +15,11 @@ impl Birthday {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let invalid = || FieldError::new("invalid_birthday", "must be MM-DD or YYYY-MM-DD, a real date");
         let text = raw.trim();
+        // Digits and dashes only: the slicing below counts bytes, and a multi-byte character
+        // at the wrong place would panic (a 500, found by schemathesis).
+        if !text.is_ascii() {
+            return Err(invalid());
+        }
         let (year, month_day) = match text.len() {
             5 => (None, text),
             10 => {
@@ -115,6 +120,10 @@ mod tests {
             "",
             "1800-01-01",
             "abcde",
+            "\0\u{60dad}.<îg",
+            "19九0-03-08",
+            "1990-0三-8",
+            "0三-08",
         ] {
             assert!(Birthday::parse(text).is_err(), "{text:?} accepted");
         }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -70,12 +70,29 @@ pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         for operation in operations_mut(item) {
             add_problem_responses(path, operation);
+            bound_page_limits(operation);
             let tag = operation.tags.as_ref().and_then(|tags| tags.first()).cloned();
             if let (Some(id), Some(tag)) = (&operation.operation_id, tag) {
                 if seen_ids.get(id).copied().unwrap_or_default() > 1 {
                     operation.operation_id = Some(format!("{tag}_{id}"));
                 }
             }
+        }
+    }
+}
+
+/// Every list reads `?limit=` through one parser (`PageRequest::parse`): 1 to
+/// [`MAX_LIMIT`](shared::pagination::MAX_LIMIT), else 422. The document says so once, here.
+fn bound_page_limits(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in != ParameterIn::Query || parameter.name != "limit" {
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() {
+            schema.minimum.get_or_insert(utoipa::Number::Int(1));
+            schema
+                .maximum
+                .get_or_insert(utoipa::Number::Int(shared::pagination::MAX_LIMIT as isize));
         }
     }
 }

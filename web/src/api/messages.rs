@@ -20,8 +20,10 @@ pub struct MessagesQuery {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     /// birthday | survey | complaint_alert | escalation | wake_up
+    #[param(value_type = Option<MessageKind>)]
     pub kind: Option<String>,
     /// pending | deferred | sending | sent | failed | suppressed | cancelled
+    #[param(value_type = Option<MessageStatus>)]
     pub status: Option<String>,
     pub client_id: Option<String>,
 }

@@ -24,6 +24,7 @@ pub struct SurveysQuery {
     /// Only this store's surveys (store roles only ever see their own store's).
     pub store_id: Option<String>,
     /// answered | pending | expired | cancelled
+    #[param(value_type = Option<SurveyState>)]
     pub status: Option<String>,
     /// Overall score at least (1–5; answered surveys only).
     #[param(example = 1.0)]

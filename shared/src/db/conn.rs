@@ -199,7 +199,9 @@ where
     }
 }
 
-fn create_parent_dir(path: &Path) -> Result<()> {
+/// Creates the folder an SQLite database file goes in (the first start, or `migrate` on a fresh
+/// machine).
+pub(crate) fn create_parent_dir(path: &Path) -> Result<()> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
             .map_err(|e| Error::Unavailable(format!("cannot create {}: {e}", dir.display()))),

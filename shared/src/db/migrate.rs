@@ -29,6 +29,7 @@ pub fn run_migrations(url: &DatabaseUrl) -> Result<usize> {
             applied
         }
         DatabaseUrl::Sqlite(path) => {
+            super::conn::create_parent_dir(path)?;
             let mut conn = SqliteConnection::establish(&path.display().to_string())
                 .map_err(|e| Error::Unavailable(e.to_string()))?;
             conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;

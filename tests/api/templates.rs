@@ -168,6 +168,33 @@ async fn bad_templates_are_refused_naming_the_field(backend: Backend) {
     assert_eq!((field.as_str(), code.as_str()), ("body", "unknown_placeholder"));
     assert!(message.contains("coupon_code"), "{message}");
 
+    // Invisible characters: a NUL (which PostgreSQL refuses to store) anywhere, a line break in
+    // a subject; a body keeps its line breaks.
+    for (subject, body, bad) in [
+        ("Hello\u{0}", "Hi {{ client_name }}", "subject"),
+        ("Hello\nthere", "Hi {{ client_name }}", "subject"),
+        ("Hello", "Hi {{ client_name }}\u{0}", "body"),
+    ] {
+        let refused =
+            post(json!({ "kind": "wake_up", "channel": "email", "locale": "en", "subject": subject, "body": body }))
+                .await;
+        let (field, code, _) = field_error(&refused);
+        assert_eq!(
+            (field.as_str(), code.as_str()),
+            (bad, "invalid_characters"),
+            "{subject:?} {body:?}"
+        );
+    }
+    let lines = post(json!({ "kind": "wake_up", "channel": "email", "locale": "en", "subject": "Hello", "body": "Hi {{ client_name }},\n\n\tsee you soon" })).await;
+    assert_eq!(lines.status, 201, "{}", lines.text);
+    let id = lines.json["id"].as_str().unwrap();
+    assert_eq!(
+        app.delete(&format!("/api/v1/templates/{id}"), &owner.token)
+            .await
+            .status,
+        204
+    );
+
     let in_subject = post(json!({ "kind": "birthday", "channel": "email", "locale": "en", "subject": "For {{ nickname }}", "body": "Hi {{ client_name }}" })).await;
     let (field, _, message) = field_error(&in_subject);
     assert_eq!(field, "subject");

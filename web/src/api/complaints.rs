@@ -38,6 +38,7 @@ pub struct ChangeComplaint {
 #[serde(deny_unknown_fields)]
 pub struct RecordStep {
     /// callback | solution | follow_up
+    #[schema(value_type = String, example = "callback", pattern = "^(callback|solution|follow_up)$")]
     pub step: String,
     pub note: Option<String>,
     /// With `follow_up` only (optional there: a client may decline to rate): the client's

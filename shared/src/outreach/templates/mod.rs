@@ -390,6 +390,18 @@ pub struct TemplateFilter {
 
 fn parse_text(kind: MessageKind, part: Part, raw: &str) -> std::result::Result<String, crate::FieldError> {
     let text = raw.replace("\r\n", "\n").trim().to_owned();
+    // A subject is one line; a body may have lines and tabs; nothing else invisible (PostgreSQL
+    // refuses a NUL in text, and no message needs one).
+    let allowed = |c: char| !c.is_control() || (part == Part::Body && (c == '\n' || c == '\t'));
+    if !text.chars().all(allowed) {
+        return Err(crate::FieldError::new(
+            "invalid_characters",
+            match part {
+                Part::Subject => "must not contain line breaks or control characters",
+                Part::Body => "must not contain control characters other than line breaks and tabs",
+            },
+        ));
+    }
     check::check(kind, part, &text)?;
     Ok(text)
 }

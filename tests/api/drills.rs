@@ -100,19 +100,7 @@ async fn an_smtp_and_sms_outage_delays_but_loses_nothing(backend: Backend) {
             salon.store
         ));
     }
-    let imported = salon
-        .app
-        .send(
-            salon
-                .app
-                .client()
-                .post(salon.app.url("/api/v1/imports/clients"))
-                .bearer_auth(&salon.owner.token)
-                .header("content-type", "text/csv")
-                .body(csv),
-        )
-        .await;
-    assert_eq!(imported.status, 200, "{}", imported.text);
+    salon.import_clients(csv).await;
     salon.smtp.set_down(true);
     salon.sms.set_down("twilio", Some(Failure::Unavailable));
 

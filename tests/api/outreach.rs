@@ -59,6 +59,19 @@ impl Salon {
         response.json["id"].as_str().unwrap().to_owned()
     }
 
+    /// `POST /imports/clients` with this CSV, all rows accepted.
+    pub(crate) async fn import_clients(&self, csv: String) {
+        let request = self
+            .app
+            .client()
+            .post(self.app.url("/api/v1/imports/clients"))
+            .bearer_auth(&self.owner.token)
+            .header("content-type", "text/csv")
+            .body(csv);
+        let response = self.app.send(request).await;
+        assert_eq!(response.status, 200, "{}", response.text);
+    }
+
     pub(crate) async fn visit(&self, client: &str, completed_at: DateTime<Utc>) -> String {
         let response = self
             .app
@@ -967,19 +980,7 @@ pub(crate) async fn import_birthday_clients(salon: &Salon, count: usize, date: &
     for n in 0..count {
         csv.push_str(&format!("客户{n},1370000{n:04},{date},yes,{}\n", salon.store));
     }
-    let response = salon
-        .app
-        .send(
-            salon
-                .app
-                .client()
-                .post(salon.app.url("/api/v1/imports/clients"))
-                .bearer_auth(&salon.owner.token)
-                .header("content-type", "text/csv")
-                .body(csv),
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text);
+    salon.import_clients(csv).await;
 }
 
 pub(crate) fn assert_each_once(numbers: Vec<String>, expected: usize) {

@@ -78,16 +78,7 @@ async fn worker_run_serves_metrics(backend: Backend) {
     });
     // Held to the end: the worker's stdout stays open.
     let mut stdout = BufReader::new(worker.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = stdout.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("worker metrics on ") {
-                return url.trim().to_owned();
-            }
-        }
-        panic!("worker run exited before serving metrics");
-    })
-    .await
-    .expect("worker run did not serve metrics within 30 s");
+    let url = metrics_url(&mut stdout).await;
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/metrics"),
         "{url}"
@@ -171,16 +162,7 @@ async fn worker_metrics_count_what_it_sends(backend: Backend) {
         .spawn()
         .expect("start worker run");
     let mut stdout = BufReader::new(worker.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = stdout.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("worker metrics on ") {
-                return url.trim().to_owned();
-            }
-        }
-        panic!("worker run exited before serving metrics");
-    })
-    .await
-    .expect("worker run did not serve metrics within 30 s");
+    let url = metrics_url(&mut stdout).await;
     let sent = [("kind", "birthday"), ("channel", "sms"), ("status", "sent")];
     let deadline = Instant::now() + Duration::from_secs(30);
     let text = loop {
@@ -299,6 +281,20 @@ async fn terminate(worker: &mut Child) {
 async fn stop_and_log(mut worker: Child, log: tokio::task::JoinHandle<String>) -> String {
     let _ = worker.kill().await;
     log.await.unwrap_or_default()
+}
+
+/// The `/metrics` URL `worker run` prints on stdout once it serves it.
+async fn metrics_url(stdout: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> String {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if let Some(url) = line.strip_prefix("worker metrics on ") {
+                return url.trim().to_owned();
+            }
+        }
+        panic!("worker run exited before serving metrics");
+    })
+    .await
+    .expect("worker run did not serve metrics within 30 s")
 }
 
 /// The value of the sample of `name` carrying (at least) these labels.

@@ -203,6 +203,17 @@ impl TestApp {
                 (postgres::url_for(&name), Some(name))
             }
         };
+        Self::start(backend, database_url, pg_database, dir, env).await
+    }
+
+    /// The web binary on `database_url` with fresh keys; `pg_database` is dropped with the app.
+    async fn start(
+        backend: Backend,
+        database_url: String,
+        pg_database: Option<String>,
+        dir: tempfile::TempDir,
+        env: &[(&str, &str)],
+    ) -> Self {
         let data_keys = test_data_keys();
         let (child, base) = start_web(&database_url, &data_keys, env).await;
         TestApp {
@@ -224,21 +235,7 @@ impl TestApp {
     /// `database_url` must be migrated or migratable. Nothing is dropped afterwards.
     pub async fn spawn_on(backend: Backend, database_url: String, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let data_keys = test_data_keys();
-        let (child, base) = start_web(&database_url, &data_keys, env).await;
-        TestApp {
-            base,
-            backend,
-            database_url,
-            data_keys,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("http client"),
-            child,
-            pg_database: None,
-            _dir: dir,
-        }
+        Self::start(backend, database_url, None, dir, env).await
     }
 
     /// Another web process on the same database and keys (a second replica behind the load

@@ -42,6 +42,8 @@ const CLAIM_BATCH: i64 = 200;
 const LEASE_SECONDS: i64 = 300;
 /// Messages in flight at once within a pass (each channel also has its own limit).
 const IN_FLIGHT: usize = 64;
+/// Claimed batches in progress at once within a pass.
+const LANES: usize = 2;
 /// At most this many outcomes per recording transaction.
 const RECORD_CHUNK: usize = 32;
 /// How long a delivery pass keeps the tenants and stores it read.
@@ -174,10 +176,28 @@ impl Care {
     }
 
     /// Claims and delivers every message due at `now`, batch after batch until none is left
-    /// (or until [`Care::request_stop`]).
+    /// (or until [`Care::request_stop`]). [`LANES`] batches are in progress at once, so that one
+    /// batch's database round trips (claim, prepare, record) overlap another's hand-overs;
+    /// claims skip rows another lane (or worker) holds, so the lanes never share a message.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> shared::Result<DeliveryReport> {
+        let lanes = futures_util::future::join_all((0..LANES).map(|_| self.deliver_lane(now))).await;
         let mut report = DeliveryReport::default();
-        // Tenants and stores are read once per pass, not once per claimed batch (a batch spans
+        for lane in lanes {
+            let lane = lane?;
+            report.sent += lane.sent;
+            report.retrying += lane.retrying;
+            report.failed += lane.failed;
+            report.released += lane.released;
+        }
+        self.update_backlog(now).await;
+        Ok(report)
+    }
+
+    /// One lane of [`Self::deliver_due`]: claim a batch, prepare it, hand it over, record the
+    /// outcomes; again until nothing is due.
+    async fn deliver_lane(&self, now: DateTime<Utc>) -> shared::Result<DeliveryReport> {
+        let mut report = DeliveryReport::default();
+        // Tenants and stores are read once per lane, not once per claimed batch (a batch spans
         // many tenants); read again after a minute, so that a long pass sees changed settings.
         let mut cache = FactsCache::default();
         let mut cache_since = Instant::now();
@@ -218,7 +238,7 @@ impl Care {
                         }
                     }
                 })
-                .buffer_unordered(IN_FLIGHT)
+                .buffer_unordered(IN_FLIGHT / LANES)
                 .ready_chunks(RECORD_CHUNK);
             while let Some(chunk) = outcomes.next().await {
                 for (claimed, outcome) in &chunk {
@@ -232,7 +252,6 @@ impl Care {
                 break;
             }
         }
-        self.update_backlog(now).await;
         Ok(report)
     }
 

@@ -129,15 +129,7 @@ async fn populate(app: &TestApp, outbox: &Path) -> Chain {
     let desk = app.create_staff(&owner, "front_desk", Some(&jingan)).await;
     let beautician = app.create_staff(&owner, "beautician", Some(&jingan)).await;
     let far_beautician = app.create_staff(&owner, "beautician", Some(&xuhui)).await;
-    let service = app
-        .post(
-            "/api/v1/services",
-            &owner.token,
-            &json!({ "name": "深层补水护理", "category": "面部护理", "duration_minutes": 60, "price_cents": 39800 }),
-        )
-        .await;
-    assert_eq!(service.status, 201, "{}", service.text);
-    let service = service.json["id"].as_str().unwrap().to_owned();
+    let service = app.create_service(&owner, "深层补水护理", 39800).await;
 
     let mut clients = Vec::new();
     for body in [

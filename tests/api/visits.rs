@@ -27,15 +27,7 @@ async fn salon(backend: Backend) -> Salon {
         .as_str()
         .unwrap()
         .to_owned();
-    let service = app
-        .post(
-            "/api/v1/services",
-            &owner.token,
-            &json!({ "name": "深层补水", "category": "面部", "duration_minutes": 60, "price_cents": 39800 }),
-        )
-        .await;
-    assert_eq!(service.status, 201, "{}", service.text);
-    let service = service.json["id"].as_str().unwrap().to_owned();
+    let service = app.create_service(&owner, "深层补水", 39800).await;
     Salon {
         app,
         owner,

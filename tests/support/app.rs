@@ -345,6 +345,19 @@ impl TestApp {
         response.json["id"].as_str().expect("store id").to_owned()
     }
 
+    /// Create a service in the catalog as `by` (category 面部护理, 60 minutes); its id.
+    pub async fn create_service(&self, by: &Session, name: &str, price_cents: i64) -> String {
+        let response = self
+            .post(
+                "/api/v1/services",
+                &by.token,
+                &json!({ "name": name, "category": "面部护理", "duration_minutes": 60, "price_cents": price_cents }),
+            )
+            .await;
+        assert_eq!(response.status, 201, "creating a service failed: {}", response.text);
+        response.json["id"].as_str().expect("service id").to_owned()
+    }
+
     /// Create a staff member as `by` and log them in.
     pub async fn create_staff(&self, by: &Session, role: &str, store_id: Option<&str>) -> Session {
         let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());

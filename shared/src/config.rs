@@ -123,23 +123,20 @@ impl Config {
                 LogFormat::Pretty
             }
         };
-        let trust_proxy_headers = match get("TRUST_PROXY_HEADERS").as_deref() {
-            None | Some("false" | "0" | "off") => false,
-            Some("true" | "1" | "on") => true,
-            Some(_) => {
-                problems.push("TRUST_PROXY_HEADERS must be true or false".into());
-                false
+        // An on/off setting: None when unset (or unreadable, which is reported).
+        let mut switch = |name: &str| -> Option<bool> {
+            match get(name).as_deref() {
+                None => None,
+                Some("true" | "1" | "on") => Some(true),
+                Some("false" | "0" | "off") => Some(false),
+                Some(_) => {
+                    problems.push(format!("{name} must be true or false"));
+                    None
+                }
             }
         };
-        let embedded_worker = match get("EMBEDDED_WORKER").as_deref() {
-            None => None,
-            Some("true" | "1" | "on") => Some(true),
-            Some("false" | "0" | "off") => Some(false),
-            Some(_) => {
-                problems.push("EMBEDDED_WORKER must be true or false".into());
-                None
-            }
-        };
+        let trust_proxy_headers = switch("TRUST_PROXY_HEADERS").unwrap_or(false);
+        let embedded_worker = switch("EMBEDDED_WORKER");
         let public_base_url = get("PUBLIC_BASE_URL").map(|url| url.trim_end_matches('/').to_owned());
         if let Some(url) = &public_base_url {
             if !(url.starts_with("https://") || url.starts_with("http://")) {

@@ -62,12 +62,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(backend
     let mut left_sending = 0;
     for round in 0..4 {
         let now = (start + Span::minutes(6 * round)).to_rfc3339();
-        let mut child = salon
-            .tick_command(&now)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = salon.spawn_tick(&now);
         let target = salon.sms.received().len() + 25;
         if running_when_received(&salon, &mut child, target).await {
             child.start_kill().unwrap(); // SIGKILL
@@ -106,13 +101,8 @@ async fn a_stopped_worker_finishes_its_sends_and_leaves_nothing_sending(backend:
     salon.sms.set_delay(Duration::from_millis(250));
     import_birthday_clients(&salon, 40, &today.format("%m-%d").to_string()).await;
     let mut worker = salon
-        .app
-        .worker_command(&["run"])
-        .envs(salon.env())
+        .run_command()
         .env("SMS_CONCURRENCY", "2")
-        .env("WORKER_INTERVAL_SECS", "1")
-        .env("WORKER_METRICS_BIND", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -15,7 +15,6 @@ use e2e::cluster::Cluster;
 use e2e::fakes::sms::Failure;
 use e2e::{both_backends, Backend, TestApp};
 use serde_json::{json, Value};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,12 +57,7 @@ async fn a_worker_killed_twenty_times_loses_and_repeats_nothing(backend: Backend
     for round in 0..20 {
         // Each restart comes after the previous claims' lease (5 minutes) has run out.
         let now = (start + Span::minutes(6 * round)).to_rfc3339();
-        let mut child = salon
-            .tick_command(&now)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = salon.spawn_tick(&now);
         tokio::time::sleep(Duration::from_millis(100 + random.below(900))).await;
         if child.try_wait().unwrap().is_none() {
             child.start_kill().unwrap(); // SIGKILL, wherever it is: sweeping, claiming, sending

@@ -102,6 +102,27 @@ impl Salon {
         command
     }
 
+    /// A `worker tick` started in the background with its output discarded, to be killed.
+    pub(crate) fn spawn_tick(&self, now: &str) -> tokio::process::Child {
+        self.tick_command(now)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start worker tick")
+    }
+
+    /// `worker run` with this salon's providers, sweeping every second, its metrics on a free
+    /// port (tests run side by side).
+    pub(crate) fn run_command(&self) -> tokio::process::Command {
+        let mut command = self.app.worker_command(&["run"]);
+        command
+            .envs(self.env())
+            .env("WORKER_INTERVAL_SECS", "1")
+            .env("WORKER_METRICS_BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "warn");
+        command
+    }
+
     /// One `worker tick --now` and its JSON report.
     pub(crate) async fn tick(&self, now: &str) -> Value {
         let output = self.tick_command(now).output().await.expect("run worker tick");

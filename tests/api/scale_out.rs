@@ -42,12 +42,7 @@ async fn two_web_and_three_workers_share_one_database() {
     let logs = Arc::new(Mutex::new(String::new()));
     for _ in 0..3 {
         let mut worker = salon
-            .app
-            .worker_command(&["run"])
-            .envs(salon.env())
-            .env("WORKER_INTERVAL_SECS", "1")
-            .env("WORKER_METRICS_BIND", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
+            .run_command()
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -150,12 +150,7 @@ async fn worker_metrics_count_what_it_sends(backend: Backend) {
         },
     );
     let mut worker = salon
-        .app
-        .worker_command(&["run"])
-        .envs(salon.env())
-        .env("WORKER_INTERVAL_SECS", "1")
-        .env("WORKER_METRICS_BIND", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
+        .run_command()
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)

@@ -130,16 +130,22 @@ impl Cluster {
         self.run("pg_ctl", &all);
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
-        let binary = self.bin.join(program).display().to_string();
-        let mut command = if is_root() {
+    /// A PostgreSQL program of this cluster's installation, run as the postgres user when the
+    /// tests run as root (the server refuses to run as root).
+    fn command(&self, program: &str) -> Command {
+        let binary = self.bin.join(program);
+        if is_root() {
             let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--", &binary]);
+            command.args(["-u", "postgres", "--"]).arg(binary);
             command
         } else {
-            Command::new(&binary)
-        };
-        let output = command
+            Command::new(binary)
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = self
+            .command(program)
             .args(args)
             .current_dir(self.dir.path())
             .output()
@@ -156,14 +162,9 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.data();
-        let binary = self.bin.join("pg_ctl").display().to_string();
-        let mut command = if is_root() {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--", &binary]);
-            command
-        } else {
-            Command::new(&binary)
-        };
-        let _ = command.args(["-D", &data, "stop", "-m", "immediate"]).output();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "stop", "-m", "immediate"])
+            .output();
     }
 }

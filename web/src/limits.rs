@@ -23,7 +23,7 @@ pub struct Limits {
 const SWEEP_EVERY: u64 = 4096;
 
 fn per_minute(n: u32) -> Quota {
-    Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
+    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
 }
 
 impl Limits {
@@ -40,7 +40,7 @@ impl Limits {
     pub fn login(&self, address: IpAddr, email: &str) -> Result<(), Duration> {
         self.tidy();
         self.address(address)?;
-        let account = email.trim().to_lowercase();
+        let account = shared::domain::EmailAddress::canonical(email);
         self.by_account
             .check_key(&account)
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))

@@ -88,15 +88,16 @@ pub async fn deadline(
     let path = req.path();
     let bulk = path.starts_with("/api/v1/imports/") || path.ends_with("/download");
     let limit = state.config.request_timeout * if bulk { 10 } else { 1 };
-    let method = req.method().to_string();
-    let path = loggable_path(req.path()).to_owned();
+    // Kept for the log line of a timeout (the request moves on); a method is cheap to clone.
+    let method = req.method().clone();
+    let path = loggable_path(path).to_owned();
     match tokio::time::timeout(limit, next.call(req)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(method, path, limit_secs = limit.as_secs(), "request timed out");
+            tracing::warn!(%method, path, limit_secs = limit.as_secs(), "request timed out");
             state
                 .metrics
-                .observe_request(&method, "timed_out", 408, limit.as_secs_f64());
+                .observe_request(method.as_str(), "timed_out", 408, limit.as_secs_f64());
             Err(ApiError::RequestTimeout(limit).into())
         }
     }

@@ -11,7 +11,7 @@ pub struct EmailAddress(String);
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let text = raw.trim().to_lowercase();
+        let text = Self::canonical(raw);
         let invalid = || FieldError::new("invalid_email", "must be an email address like name@example.com");
         if text.len() > 254 || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
@@ -26,6 +26,12 @@ impl EmailAddress {
             return Err(invalid());
         }
         Ok(EmailAddress(text))
+    }
+
+    /// The form addresses are compared in (trimmed, lower-cased), valid or not: what a login
+    /// attempt is counted under.
+    pub fn canonical(raw: &str) -> String {
+        raw.trim().to_lowercase()
     }
 
     pub fn as_str(&self) -> &str {

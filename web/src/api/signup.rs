@@ -1,7 +1,7 @@
 //! `POST /api/v1/signup`: a salon chain subscribes, with its first owner.
 
 use crate::extract::ApiJson;
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -57,7 +57,7 @@ pub async fn signup(
     state
         .limits
         .signup(state.client_address(&req))
-        .map_err(crate::problem::ApiError::TooManyRequests)?;
+        .map_err(ApiError::TooManyRequests)?;
     let body = body.0;
     let new = NewSignup::parse(
         &body.tenant_name,

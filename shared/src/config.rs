@@ -195,11 +195,7 @@ fn read_or_create_key_file(file: &std::path::Path) -> std::io::Result<String> {
                 std::fs::create_dir_all(dir)?;
             }
             let spec = crate::crypto::Keyring::generate_spec();
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            match options.open(file) {
+            match crate::files::create_private(file) {
                 Ok(mut handle) => {
                     std::io::Write::write_all(&mut handle, spec.as_bytes())?;
                     Ok(spec)

@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod exports;
+pub mod files;
 pub mod idempotency;
 pub mod import;
 pub mod imports;

@@ -24,6 +24,7 @@
 
 use super::{known_schema_versions, DatabaseUrl};
 use crate::config::Config;
+use crate::files::create_private;
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -466,11 +467,7 @@ fn write_backup_file(
     let staged = TempFile::beside(to, "partial");
     let write = || -> std::io::Result<()> {
         // Clients' names and phones: readable by the owner only.
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut out = options.open(staged.path())?;
+        let mut out = create_private(staged.path())?;
         out.write_all(MAGIC.as_bytes())?;
         out.write_all(b"\n")?;
         out.write_all(header.as_bytes())?;
@@ -671,6 +668,15 @@ impl TempFile {
         }))
     }
 
+    /// [`TempFile::beside`], created empty and readable by the owner only, for a tool to write
+    /// into (VACUUM INTO and pg_dump keep an existing file's mode): the copies hold clients'
+    /// names and phones.
+    fn private_beside(target: &Path, what: &str) -> Result<Self, BackupError> {
+        let file = Self::beside(target, what);
+        create_private(file.path()).map_err(|e| failed(format!("cannot create {}: {e}", file.path().display())))?;
+        Ok(file)
+    }
+
     fn path(&self) -> &Path {
         self.0.as_deref().unwrap_or(Path::new(""))
     }
@@ -687,13 +693,21 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         if let Some(path) = self.0.take() {
-            for suffix in ["", "-wal", "-shm", "-journal"] {
-                let mut side = path.clone().into_os_string();
-                side.push(suffix);
+            let _ = std::fs::remove_file(&path);
+            for side in sqlite_side_files(&path) {
                 let _ = std::fs::remove_file(side);
             }
         }
     }
+}
+
+/// The files SQLite keeps beside a database: its WAL, shared memory and rollback journal.
+fn sqlite_side_files(db: &Path) -> impl Iterator<Item = PathBuf> + '_ {
+    ["-wal", "-shm", "-journal"].into_iter().map(move |suffix| {
+        let mut side = db.as_os_str().to_owned();
+        side.push(suffix);
+        PathBuf::from(side)
+    })
 }
 
 #[derive(QueryableByName)]
@@ -720,6 +734,26 @@ fn key_map(rows: Vec<KeyCount>) -> BTreeMap<String, u64> {
     rows.into_iter()
         .map(|row| (row.key_id, u64::try_from(row.n).unwrap_or(0)))
         .collect()
+}
+
+/// The newest migration applied, or None when `table_exists` (a count of the migrations table,
+/// as `n`) finds no table. Read by hand: diesel's own `applied_migrations` would create the
+/// table, which a read-only snapshot refuses.
+fn latest_schema_version<C>(conn: &mut C, table_exists: &str) -> QueryResult<Option<String>>
+where
+    C: Connection,
+    for<'a> diesel::query_builder::SqlQuery:
+        diesel::query_dsl::LoadQuery<'a, C, Count> + diesel::query_dsl::LoadQuery<'a, C, Version>,
+{
+    let tables: Count = diesel::sql_query(table_exists).get_result(conn)?;
+    if tables.n == 0 {
+        return Ok(None);
+    }
+    let latest: Vec<Version> = diesel::sql_query(
+        "SELECT CAST(version AS TEXT) AS version FROM __diesel_schema_migrations ORDER BY version DESC LIMIT 1",
+    )
+    .load(conn)?;
+    Ok(latest.into_iter().next().map(|v| v.version))
 }
 
 fn database_error(what: &str) -> impl FnOnce(diesel::result::Error) -> BackupError + '_ {
@@ -753,30 +787,21 @@ mod sqlite {
             .ok_or_else(|| refused(format!("{} is not a UTF-8 path", path.display())))
     }
 
-    /// Opens an existing file (diesel would create a missing one).
+    /// Opens the database file; callers check first that it exists, since diesel would create
+    /// a missing one.
     fn open(path: &Path, busy_timeout_ms: u32) -> Result<SqliteConnection, BackupError> {
         let mut conn = SqliteConnection::establish(path_text(path)?)
             .map_err(|e| failed(format!("cannot open {}: {e}", path.display())))?;
-        conn.batch_execute(match busy_timeout_ms {
-            0 => "PRAGMA busy_timeout = 0",
-            _ => "PRAGMA busy_timeout = 10000",
-        })
-        .map_err(database_error("cannot set the busy timeout"))?;
+        conn.batch_execute(&format!("PRAGMA busy_timeout = {busy_timeout_ms}"))
+            .map_err(database_error("cannot set the busy timeout"))?;
         Ok(conn)
     }
 
     fn schema_version(conn: &mut SqliteConnection) -> QueryResult<Option<String>> {
-        let tables: Count = diesel::sql_query(
+        latest_schema_version(
+            conn,
             "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__diesel_schema_migrations'",
         )
-        .get_result(conn)?;
-        if tables.n == 0 {
-            return Ok(None);
-        }
-        let latest: Vec<Version> =
-            diesel::sql_query("SELECT version FROM __diesel_schema_migrations ORDER BY version DESC LIMIT 1")
-                .load(conn)?;
-        Ok(latest.into_iter().next().map(|v| v.version))
     }
 
     /// `PRAGMA integrity_check`, a migrations table, and what it holds.
@@ -818,7 +843,7 @@ mod sqlite {
                 db.display()
             )));
         }
-        let file = TempFile::beside(to, "copy");
+        let file = TempFile::private_beside(to, "copy")?;
         // One read transaction: a consistent copy while the service keeps writing.
         diesel::sql_query("VACUUM INTO ?")
             .bind::<Text, _>(path_text(file.path())?)
@@ -880,14 +905,12 @@ mod sqlite {
         }
         // The old database's side files must not meet the new one: a WAL or hot journal
         // would be applied to pages it does not belong to.
-        for suffix in ["-wal", "-shm", "-journal"] {
-            let mut side = db.to_path_buf().into_os_string();
-            side.push(suffix);
+        for side in sqlite_side_files(db) {
             match std::fs::remove_file(&side) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(failed(format!(
                         "cannot remove {}: {e}. The database was not replaced.",
-                        Path::new(&side).display()
+                        side.display()
                     )))
                 }
                 _ => {}
@@ -1012,12 +1035,12 @@ mod postgres {
             })
         }
 
-        /// The client tools' environment: DATABASE_URL's parts, the database we are connected to.
+        /// The client tools' environment: DATABASE_URL's parts (the database itself is named by
+        /// [`Self::dbname_arg`]).
         fn command(&self, program: &Path) -> Command {
             let mut command = Command::new(program);
             command
                 .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
-                .env("PGDATABASE", &self.database)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped());
@@ -1033,18 +1056,10 @@ mod postgres {
     }
 
     fn schema_version(conn: &mut PgConnection) -> QueryResult<Option<String>> {
-        let tables: Count = diesel::sql_query(
+        latest_schema_version(
+            conn,
             "SELECT count(*) AS n FROM (SELECT to_regclass('__diesel_schema_migrations') AS t) r WHERE t IS NOT NULL",
         )
-        .get_result(conn)?;
-        if tables.n == 0 {
-            return Ok(None);
-        }
-        let latest: Vec<Version> = diesel::sql_query(
-            "SELECT version::text AS version FROM __diesel_schema_migrations ORDER BY version DESC LIMIT 1",
-        )
-        .load(conn)?;
-        Ok(latest.into_iter().next().map(|v| v.version))
     }
 
     pub(super) fn backup(url: &str, to: &Path) -> Result<Payload, BackupError> {
@@ -1070,7 +1085,7 @@ mod postgres {
         let key_ids = diesel::sql_query(KEY_IDS)
             .load::<KeyCount>(&mut target.conn)
             .map_err(database_error("cannot read the clients"))?;
-        let file = TempFile::beside(to, "dump");
+        let file = TempFile::private_beside(to, "dump")?;
         tracing::info!(pg_dump = %tools.pg_dump.display(), version = %tools.version, "running pg_dump");
         let mut command = target.command(&tools.pg_dump);
         command
@@ -1192,7 +1207,9 @@ mod postgres {
         stdin: Option<&BackupFile>,
     ) -> Result<(std::process::ExitStatus, String), BackupError> {
         let program = command.get_program().to_string_lossy().into_owned();
-        if stdin.is_some() {
+        // Opened before the tool starts, so that an unreadable backup leaves no process behind.
+        let mut payload = stdin.map(BackupFile::payload_reader).transpose()?;
+        if payload.is_some() {
             command.stdin(Stdio::piped());
         }
         let mut child = command
@@ -1208,9 +1225,8 @@ mod postgres {
             }
             text
         });
-        if let (Some(backup), Some(mut input)) = (stdin, child.stdin.take()) {
-            let mut payload = backup.payload_reader()?;
-            match std::io::copy(&mut payload, &mut input) {
+        if let (Some(payload), Some(mut input)) = (payload.as_mut(), child.stdin.take()) {
+            match std::io::copy(payload, &mut input) {
                 Ok(_) => {}
                 // It stopped reading: its exit status and message say why.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
@@ -1395,23 +1411,9 @@ mod postgres {
     }
 
     fn percent_decode(text: &str) -> String {
-        let bytes = text.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            match (bytes[i], bytes.get(i + 1).copied(), bytes.get(i + 2).copied()) {
-                (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
-                    out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
-                    i += 3;
-                }
-                (b, _, _) => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
     }
 }
 

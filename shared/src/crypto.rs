@@ -11,6 +11,13 @@ use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use std::fmt;
 
+/// SHA-256 of `bytes` as lower-case hex: how tokens, request bodies and links are stored and
+/// compared without keeping what they hash.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// The first part of every stored value; a new format would get a new version.
 const VERSION: &str = "v1";
 const KEY_LEN: usize = 32;

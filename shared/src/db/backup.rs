@@ -621,23 +621,9 @@ fn hash_range(path: &Path, offset: u64, len: Option<u64>) -> Result<(u64, String
     let read = || -> std::io::Result<(u64, String)> {
         let mut file = File::open(path)?;
         file.seek(SeekFrom::Start(offset))?;
-        let mut input: Box<dyn Read> = match len {
-            Some(len) => Box::new(file.take(len)),
-            None => Box::new(file),
-        };
         let mut hasher = Sha256::new();
-        let mut buffer = vec![0u8; 1 << 16];
-        let mut total = 0u64;
-        loop {
-            let n = input.read(&mut buffer)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-            total += n as u64;
-        }
-        let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok((total, hex))
+        let total = std::io::copy(&mut file.take(len.unwrap_or(u64::MAX)), &mut hasher)?;
+        Ok((total, hex::encode(hasher.finalize())))
     };
     read().map_err(|e| failed(format!("cannot read {}: {e}", path.display())))
 }

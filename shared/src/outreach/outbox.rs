@@ -13,7 +13,6 @@ use crate::{Error, Result};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// Where the personal link's token goes in a stored body; the token itself is made when the
 /// message is handed over, so no usable link is ever stored.
@@ -541,11 +540,7 @@ pub fn new_link_token() -> (String, String) {
 
 /// How a link token is looked up (the survey and unsubscribe pages hash what they are given).
 pub fn link_token_hash(token: &str) -> String {
-    hex_encode(&Sha256::digest(token.as_bytes()))
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::sha256_hex(token.as_bytes())
 }
 
 /// Records a link token before its message is handed over, so every link that reaches a

@@ -1,7 +1,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// A bearer token as handed to a client once: 256 random bits, URL-safe, with a prefix that
@@ -37,7 +36,7 @@ impl BearerToken {
 
     /// Only this hash is stored: a database leak does not hand out sessions.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(hex(&Sha256::digest(self.0.as_bytes())))
+        TokenHash(crate::crypto::sha256_hex(self.0.as_bytes()))
     }
 }
 
@@ -54,14 +53,6 @@ impl TokenHash {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub mod staff;
 pub mod stores;
 pub mod surveys;
 pub mod tenancy;
+pub mod today;
 pub mod visits;
 
 pub use error::{Error, FieldError, FieldErrors, Result};

@@ -368,3 +368,59 @@ fn ensure_an_owner_remains(conn: &mut AnyConnection, tenant: &Tenant) -> Result<
         Ok(())
     }
 }
+
+/// What the console shows of the signed-in staff member and their chain on every page.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnProfile {
+    pub name: String,
+    pub email: String,
+    /// The console's language they chose; `None`: the browser's.
+    pub locale: Option<crate::domain::Locale>,
+    pub tenant_name: String,
+    /// The chain's zone (clients without a home store, HQ's "all stores" day).
+    pub tenant_timezone: String,
+}
+
+/// The signed-in staff member's own profile (one query, joined with their tenant).
+pub fn own_profile(conn: &mut AnyConnection, auth: &Auth) -> Result<OwnProfile> {
+    let (name, email, locale, tenant_name, tenant_timezone): (String, String, Option<String>, String, String) =
+        staff::table
+            .inner_join(tenants::table.on(tenants::id.eq(staff::tenant_id)))
+            .filter(staff::tenant_id.eq(auth.tenant.key()))
+            .filter(staff::id.eq(auth.actor.staff_id.to_string()))
+            .select((
+                staff::name,
+                staff::email,
+                staff::locale,
+                tenants::name,
+                tenants::timezone,
+            ))
+            .first(conn)
+            .optional()?
+            .ok_or(Error::Unauthenticated)?;
+    Ok(OwnProfile {
+        name,
+        email,
+        locale: locale.as_deref().map(crate::domain::Locale::from_db),
+        tenant_name,
+        tenant_timezone,
+    })
+}
+
+/// The signed-in staff member chooses the console's language (`None`: follow the browser).
+pub fn set_own_locale(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    locale: Option<crate::domain::Locale>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    diesel::update(staff::table)
+        .filter(staff::tenant_id.eq(auth.tenant.key()))
+        .filter(staff::id.eq(auth.actor.staff_id.to_string()))
+        .set((
+            staff::locale.eq(locale.map(|l| l.as_str().to_owned())),
+            staff::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

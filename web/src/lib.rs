@@ -5,6 +5,8 @@
 //! problem+json in exactly one place, [`problem`].
 
 pub mod api;
+pub mod assets;
+pub mod console;
 pub mod demo;
 pub mod extract;
 pub mod health;

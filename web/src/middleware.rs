@@ -134,6 +134,12 @@ async fn session_of(req: &ServiceRequest) -> Result<shared::tenancy::Auth, ApiEr
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::Model(Error::Internal("application state missing".into())))?;
+    Ok(session(&state, token).await?)
+}
+
+/// The live session behind a token, however it was presented: the API's bearer header and the
+/// console's cookie both come here, so expiry, logout, deactivation and revocation act alike.
+pub async fn session(state: &AppState, token: BearerToken) -> Result<shared::tenancy::Auth, Error> {
     let now = state.now();
-    Ok(state.db.read(move |conn| lookup_session(conn, &token, now)).await?)
+    state.db.read(move |conn| lookup_session(conn, &token, now)).await
 }

@@ -281,16 +281,14 @@ pub async fn document(state: web::Data<crate::state::AppState>) -> HttpResponse 
         .body(state.openapi_json.as_str().to_owned())
 }
 
-/// A browsable rendering of the OpenAPI document (Scalar, loaded from its CDN by the browser).
+/// A browsable rendering of the OpenAPI document: Scalar's API reference at a pinned version,
+/// served by this binary (`web/assets/vendor`), under a CSP that allows scripts from this
+/// origin only (Scalar injects its styles, hence `style-src 'unsafe-inline'` on this page).
 #[utoipa::path(tag = "operations", responses((status = 200, description = "HTML page", content_type = "text/html")))]
 #[get("/api/docs")]
 pub async fn docs_page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(DOCS_PAGE)
-}
-
-const DOCS_PAGE: &str = r#"<!doctype html>
+    let page = format!(
+        r#"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -298,9 +296,23 @@ const DOCS_PAGE: &str = r#"<!doctype html>
   <title>salon-crm API</title>
 </head>
 <body>
-  <script id="api-reference" data-url="/api/openapi.json"></script>
-  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+  <div id="api-reference"></div>
   <noscript>This page needs JavaScript; the raw document is at <a href="/api/openapi.json">/api/openapi.json</a>.</noscript>
+  <script src="{reference}"></script>
+  <script src="{start}"></script>
 </body>
 </html>
-"#;
+"#,
+        reference = crate::assets::url("api-reference.js"),
+        start = crate::assets::url("api-docs.js"),
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+        .body(page)
+}

@@ -3,7 +3,7 @@
 
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::{api, middleware, pages, problem};
+use crate::{api, assets, console, middleware, pages, problem};
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
@@ -85,6 +85,8 @@ impl Application {
         let server = HttpServer::new(move || {
             let (app, _) = App::new().into_utoipa_app().configure(api::routes).split_for_parts();
             app.configure(pages::routes)
+                .configure(console::routes)
+                .configure(assets::routes)
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
                 .default_service(web::to(problem::no_route))

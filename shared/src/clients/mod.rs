@@ -16,7 +16,10 @@ pub(crate) use access::may_handle_sensitive;
 pub use access::{can_see_sensitive, visible_client};
 pub use input::{ClientFields, ClientInput, ClientPatch, ClientPatchInput, SensitiveInput};
 pub use model::{Client, ClientRow, SensitiveFields};
-pub use read::{export, get, list, lookup, timeline, ClientExport, ClientSort, ListFilter, TimelineEntry};
+pub use read::{
+    export, get, list, lookup, names, profile, reveal_sensitive, timeline, ClientExport, ClientSort, ListFilter,
+    TimelineEntry,
+};
 pub use rotation::rotate_keys;
 pub use write::{add_visit_to_aggregates, create, delete, erase, insert_parsed, refresh_aggregates, update, Crypto};
 pub(crate) use write::{insert_many, link_store, new_client_rows, tenant_locale_facts};

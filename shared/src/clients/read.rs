@@ -52,6 +52,51 @@ pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ClientId, keys: &Keyring, 
     row.view(&currency, sensitive)
 }
 
+/// The names of the tenant's clients among `ids` (for lists that show who a complaint or a
+/// survey is about; the caller's list is already within the reader's reach).
+pub fn names(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, String)> = clients::table
+        .filter(clients::tenant_id.eq(auth.tenant.key()))
+        .filter(clients::id.eq_any(ids))
+        .select((clients::id, clients::name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// One client without sensitive fields (nothing is decrypted or audited), and whether the
+/// reader may ask to see them ([`reveal_sensitive`]): the console's client page, where
+/// allergies and medical notes stay hidden until someone who treats the client asks.
+pub fn profile(conn: &mut AnyConnection, auth: &Auth, id: ClientId) -> Result<(Client, bool)> {
+    let row = visible_client(conn, auth, id)?;
+    let (_, currency) = tenant_locale_facts(auth);
+    let may_reveal = can_see_sensitive(auth, &row);
+    Ok((row.view(&currency, None)?, may_reveal))
+}
+
+/// The client's sensitive fields, decrypted, with the read written to the audit log (call it
+/// inside a write transaction). `Forbidden` for a reader who may not see them (the front desk,
+/// another store's staff); `NotFound` for a client they cannot see at all.
+pub fn reveal_sensitive(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    id: ClientId,
+    keys: &Keyring,
+    now: DateTime<Utc>,
+    purpose: &str,
+) -> Result<SensitiveFields> {
+    let row = visible_client(conn, auth, id)?;
+    reveal(conn, auth, &row, keys, now, purpose)?.ok_or(crate::error::Error::Forbidden(
+        "your role does not allow reading this client's sensitive fields",
+    ))
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ClientSort {
     /// Oldest first (the default; ids are time-ordered).

@@ -44,6 +44,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        locale -> Nullable<Text>,
     }
 }
 

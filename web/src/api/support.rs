@@ -1,6 +1,6 @@
 //! Small pieces shared by the resource modules: ETags, idempotent creation.
 
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::ApiResult;
 use crate::state::AppState;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
@@ -35,6 +35,25 @@ pub fn with_etag(status: actix_web::http::StatusCode, version: i32, body: &impl 
     response.json(body)
 }
 
+/// The `Idempotency-Key` header, parsed; absent is `None`, a bad one a 422 naming the header.
+pub fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<IdempotencyKey>> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let parsed = value
+        .to_str()
+        .map_err(|_| shared::FieldError::new("invalid_idempotency_key", "must be ASCII"))
+        .and_then(IdempotencyKey::parse);
+    match parsed {
+        Ok(key) => Ok(Some(key)),
+        Err(error) => {
+            let mut errors = FieldErrors::default();
+            errors.push("Idempotency-Key", error.code, error.message);
+            Err(errors.into())
+        }
+    }
+}
+
 /// Run `create` in a transaction, once per `Idempotency-Key`: a retry with the same key and
 /// body gets the first answer (status, body and Location) without creating anything.
 pub async fn idempotent_create<F>(
@@ -47,23 +66,24 @@ pub async fn idempotent_create<F>(
 where
     F: Fn(&mut AnyConnection) -> shared::Result<(String, i32, serde_json::Value)> + Send + Sync + Clone + 'static,
 {
-    let key = match req.headers().get("idempotency-key") {
-        None => None,
-        Some(value) => {
-            let parsed = value
-                .to_str()
-                .map_err(|_| shared::FieldError::new("invalid_idempotency_key", "must be ASCII"))
-                .and_then(IdempotencyKey::parse);
-            match parsed {
-                Ok(key) => Some(key),
-                Err(error) => {
-                    let mut errors = FieldErrors::default();
-                    errors.push("Idempotency-Key", error.code, error.message);
-                    return Err(errors.into());
-                }
-            }
-        }
-    };
+    let key = idempotency_key(req)?;
+    let stored = create_once(state, tenant, key, body_hash, create).await?;
+    Ok(replayed(&stored))
+}
+
+/// The core of [`idempotent_create`], shared with the console's forms: `create` runs at most
+/// once per key (and body hash); the answer stored with the key is handed back either way.
+/// Its body is `{location, version, body}`.
+pub async fn create_once<F>(
+    state: &AppState,
+    tenant: Tenant,
+    key: Option<IdempotencyKey>,
+    body_hash: String,
+    create: F,
+) -> shared::Result<StoredResponse>
+where
+    F: Fn(&mut AnyConnection) -> shared::Result<(String, i32, serde_json::Value)> + Send + Sync + Clone + 'static,
+{
     let now = state.now();
     // Twice at most: a concurrent twin that stored the key first makes the first attempt roll
     // back, and the second replays the twin's answer.
@@ -91,18 +111,17 @@ where
             })
             .await;
         match outcome {
-            Ok(stored) => return Ok(replayed(&stored)),
             Err(Error::Conflict {
                 code: "idempotency_race",
                 ..
             }) => continue,
-            Err(error) => return Err(error.into()),
+            other => return other,
         }
     }
-    Err(ApiError::Model(Error::conflict(
+    Err(Error::conflict(
         "idempotency_race",
         "the same request is being processed; retry",
-    )))
+    ))
 }
 
 fn replayed(stored: &StoredResponse) -> HttpResponse {

@@ -199,7 +199,12 @@ fn chromium() -> Option<String> {
 
 /// Runs `tests/browser/pages.mjs` on `scenario`; panics with its output unless it passed.
 async fn run_pages(scenario: &Value) {
-    let script = repo_root().join("tests/browser/pages.mjs");
+    run_script("pages.mjs", scenario).await;
+}
+
+/// Runs `tests/browser/<name>` on `scenario`; panics with its output unless it passed.
+async fn run_script(name: &str, scenario: &Value) {
+    let script = repo_root().join("tests/browser").join(name);
     let child = tokio::process::Command::new("node")
         .arg(&script)
         .arg(scenario.to_string())
@@ -362,4 +367,55 @@ async fn survey_and_unsubscribe_pages_on_a_phone() {
         assert_eq!(after["marketing_consent"], false, "{after}");
         assert_eq!(after["consent_source"], "link", "{after}");
     }
+}
+
+/// The staff console in the browser (`tests/browser/console.mjs`): on demo-like data (two
+/// stores in Shanghai, the catalog, 张三丰 with an allergy and other clients), in zh-CN and
+/// English at 1280×800 and 390×844, a front desk logs in, types `zsf`, opens 张三丰 with the
+/// keyboard, records a visit and sees it on the timeline, and is not offered the sensitive
+/// fields; a store manager shows them. axe-core on every screen; screenshots and the search
+/// round trips in `<target dir>/browser-artifacts/console_in_a_browser/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_in_a_browser() {
+    let Some(chromium) = chromium() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let owner = app.signup("美丽人生美容连锁").await;
+    let jingan = app.create_store(&owner, "静安店").await;
+    let xuhui = app.create_store(&owner, "徐汇店").await;
+    app.create_service(&owner, "深层补水护理", 39_800).await;
+    app.create_service(&owner, "眼部抗皱护理", 29_800).await;
+    for (name, phone, store, allergies) in [
+        ("张三丰", "13712345678", &jingan, Some("果酸过敏")),
+        ("张三", "13712340001", &jingan, None),
+        ("李小龙", "13912345670", &jingan, None),
+        ("王美丽", "13612345671", &xuhui, None),
+    ] {
+        let response = app
+            .post(
+                "/api/v1/clients",
+                &owner.token,
+                &json!({ "name": name, "phone": phone, "home_store_id": store, "allergies": allergies, "birthday": "03-08",
+                          "marketing_consent": true, "consent_source": "paper form", "tags": ["VIP"] }),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{}", response.text);
+    }
+    let desk = app.create_staff(&owner, "front_desk", Some(&jingan)).await;
+    let manager = app.create_staff(&owner, "store_manager", Some(&jingan)).await;
+    let artifacts = target_dir().join("browser-artifacts").join("console_in_a_browser");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let scenario = json!({
+        "chromium": chromium,
+        "artifacts": artifacts,
+        "base": app.base,
+        "front_desk": { "email": desk.email, "password": desk.password },
+        "manager": { "email": manager.email, "password": manager.password },
+        "query": "zsf",
+        "client": "张三丰",
+        "service": "深层补水护理",
+    });
+    run_script("console.mjs", &scenario).await;
+    // Four runs (two languages × two sizes), each one visit, recorded once.
+    let clients = app.get("/api/v1/clients?q=13712345678", &owner.token).await;
+    assert_eq!(clients.json["items"][0]["visit_count"], 4, "{}", clients.text);
 }

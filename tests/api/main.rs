@@ -10,6 +10,7 @@ mod bad_input;
 mod browser;
 mod care_report;
 mod clients;
+mod console;
 mod crash_recovery;
 mod drills;
 mod email_delivery;

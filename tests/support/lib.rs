@@ -8,6 +8,7 @@
 mod app;
 mod binaries;
 pub mod cluster;
+pub mod console;
 pub mod fakes;
 mod postgres;
 

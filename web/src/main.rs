@@ -223,12 +223,16 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
 
 fn print_demo(base: &str, demo: &web::demo::DemoData) {
     println!();
-    println!("  Demo salon chain ready. API docs: {base}/api/docs");
-    println!("  Every demo account's password: {}", demo.password);
+    println!("  Demo salon chain ready. The staff console: {base}/app/");
+    println!(
+        "  Log in with any of these accounts; every one's password is {}",
+        demo.password
+    );
     for login in &demo.logins {
         println!("    {:<14} {}", login.role.as_str(), login.email);
     }
     println!();
+    println!("  API docs: {base}/api/docs");
     println!("  Try: curl -s {base}/api/v1/sessions -H 'content-type: application/json' \\");
     println!(
         "         -d '{{\"email\":\"owner@demo.salon-crm.test\",\"password\":\"{}\"}}'",

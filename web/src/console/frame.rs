@@ -106,6 +106,7 @@ impl<P: Permission + 'static> FromRequest for Console<P> {
                 .ok_or_else(|| ConsoleError::Internal("application state missing".into()))?;
             let htmx = req.headers().contains_key("hx-request");
             let path = req.uri().path_and_query().map_or("/app/", |p| p.as_str()).to_owned();
+            let secure = session::secure(state.config.public_base_url.as_deref());
             let login_needed = || ConsoleError::LoginNeeded {
                 next: if req.method() == Method::GET {
                     path.clone()
@@ -113,6 +114,7 @@ impl<P: Permission + 'static> FromRequest for Console<P> {
                     "/app/".into()
                 },
                 htmx,
+                secure,
             };
             let Some(token) = session::token_from_cookie(&req) else {
                 return Err(login_needed());
@@ -386,6 +388,10 @@ pub fn page_response(status: StatusCode, body: Result<String, minijinja::Error>)
             .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
             .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
             .insert_header((header::CACHE_CONTROL, "no-store"))
+            // Not the service's `no-referrer`: with it, browsers post our forms with
+            // `Origin: null`, which the CSRF check refuses. `same-origin` sends the page's URL
+            // to this server only, and nothing to another site.
+            .insert_header((header::REFERRER_POLICY, "same-origin"))
             .insert_header(("Vary", "Cookie, HX-Request"))
             .body(html),
         Err(error) => {
@@ -400,7 +406,7 @@ pub fn page_response(status: StatusCode, body: Result<String, minijinja::Error>)
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
     #[error("login needed")]
-    LoginNeeded { next: String, htmx: bool },
+    LoginNeeded { next: String, htmx: bool, secure: bool },
     #[error("forbidden")]
     Forbidden,
     #[error("csrf check failed")]
@@ -444,9 +450,8 @@ impl ResponseError for ConsoleError {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        if let ConsoleError::LoginNeeded { next, htmx } = self {
+        if let ConsoleError::LoginNeeded { next, htmx, secure } = self {
             let location = login_url(next);
-            let secure_unknown = false;
             let mut response = if *htmx {
                 HttpResponse::Unauthorized()
                     .insert_header(("HX-Redirect", location))
@@ -457,7 +462,7 @@ impl ResponseError for ConsoleError {
                     .insert_header((header::CACHE_CONTROL, "no-store"))
                     .finish()
             };
-            let _ = response.add_cookie(&session::removal(session::SESSION_COOKIE, secure_unknown));
+            let _ = response.add_cookie(&session::removal(session::SESSION_COOKIE, *secure));
             return response;
         }
         let kind = match self {

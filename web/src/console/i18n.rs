@@ -294,7 +294,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("visit.amount", "Amount (¥)", "金额（元）"),
     ("visit.description", "Description", "项目说明"),
     ("visit.for", "For", "客户"),
-    ("visit.free_line", "Free line (describe below)", "自填项目（在右侧说明）"),
+    ("visit.free_line", "Free line (describe it)", "自填项目"),
     ("visit.line_error", "Line {n}: {message}", "第 {n} 项：{message}"),
     ("visit.lines", "Services", "消费项目"),
     ("visit.lines_hint", "Pick from the catalog (its price is used unless you type another), or describe a free line with its amount. Empty rows are ignored.", "从服务目录选择（默认使用目录价格，可改金额），或自填项目说明与金额。空行会被忽略。"),

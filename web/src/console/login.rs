@@ -348,12 +348,22 @@ async fn signup(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) 
         Err(error) => return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, error)),
     };
     match tenancy::signup(&state.db, new, state.now(), state.config.session_ttl).await {
-        Ok(outcome) => Ok(signed_in(
-            &state,
-            outcome.token.as_str(),
-            "/app/",
-            Some("flash.welcome"),
-        )),
+        Ok(outcome) => {
+            // The language chosen for the chain is the owner's own for the console too.
+            let auth = outcome.auth;
+            let now = state.now();
+            let chosen = Locale::parse(lang.tag()).ok();
+            state
+                .db
+                .write(move |conn| shared::staff::set_own_locale(conn, &auth, chosen, now))
+                .await?;
+            Ok(signed_in(
+                &state,
+                outcome.token.as_str(),
+                "/app/",
+                Some("flash.welcome"),
+            ))
+        }
         Err(error @ (shared::Error::Validation(_) | shared::Error::Conflict { .. })) => {
             Ok(again(StatusCode::UNPROCESSABLE_ENTITY, error))
         }

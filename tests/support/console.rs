@@ -15,6 +15,13 @@ pub struct ConsoleUser<'a> {
     client: reqwest::Client,
 }
 
+/// The page with the one entity the templates' escaping writes in every path (`&#x2f;` for
+/// `/`) decoded, so tests can look for `href="/app/clients"`.
+fn readable(mut response: Response) -> Response {
+    response.text = response.text.replace("&#x2f;", "/");
+    response
+}
+
 /// A value of a `name="…" value="…"` pair in a page.
 pub fn input_value(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\" value=\""))?;
@@ -98,18 +105,21 @@ impl<'a> ConsoleUser<'a> {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.app
+        let response = self
+            .app
             .send(
                 self.client
                     .get(self.app.url(path))
                     .header(header::COOKIE, self.cookie()),
             )
-            .await
+            .await;
+        readable(response)
     }
 
     /// What htmx sends as the staff member types (results only).
     pub async fn htmx_get(&self, path: &str) -> Response {
-        self.app
+        let response = self
+            .app
             .send(
                 self.client
                     .get(self.app.url(path))
@@ -117,7 +127,8 @@ impl<'a> ConsoleUser<'a> {
                     .header("HX-Request", "true")
                     .header("HX-Target", "results"),
             )
-            .await
+            .await;
+        readable(response)
     }
 
     /// A form post from our own page, with its CSRF token.
@@ -137,6 +148,6 @@ impl<'a> ConsoleUser<'a> {
         if let Some(origin) = origin {
             request = request.header(header::ORIGIN, origin);
         }
-        self.app.send(request).await
+        readable(self.app.send(request).await)
     }
 }

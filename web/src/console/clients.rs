@@ -286,20 +286,29 @@ fn timeline_row(frame: &Frame, entry: clients::TimelineEntry, lang: Lang) -> Tim
                 voided,
             }
         }
-        _ => TimelineRow {
-            at: entry.at.to_rfc3339(),
-            kind: if entry.kind == "message" {
-                entry.kind
-            } else {
-                "message".to_owned()
-            },
-            badge: "blue",
-            title: entry.summary,
-            detail: None,
-            store_id,
-            store_name,
-            voided: false,
-        },
+        _ => {
+            // "Survey · SMS", then its status (or why it was not sent), in the page's language.
+            let word = |group: &str, value: Option<String>| {
+                value.and_then(|v| super::i18n::text(&format!("{group}.{v}"), lang).map(str::to_owned))
+            };
+            let kind = word("message.kind", text(&detail["kind"]));
+            let channel = word("channel", text(&detail["channel"]));
+            let status = word("message.reason", text(&detail["suppression_reason"]))
+                .or_else(|| word("message.status", text(&detail["status"])));
+            TimelineRow {
+                at: entry.at.to_rfc3339(),
+                kind: "message".to_owned(),
+                badge: "blue",
+                title: match (kind, channel) {
+                    (Some(kind), Some(channel)) => format!("{kind} · {channel}"),
+                    _ => entry.summary,
+                },
+                detail: status,
+                store_id,
+                store_name,
+                voided: false,
+            }
+        }
     }
 }
 

@@ -127,7 +127,24 @@ fn data(name: &str) -> Value {
 
 /// Render `name` with its sample data in `lang`.
 pub fn render(name: &str, lang: Lang) -> Result<String, minijinja::Error> {
+    render_with(name, lang, data(name))
+}
+
+/// Render `name` as a fresh form shows it: no values typed, no errors.
+pub fn render_empty_form(name: &str, lang: Lang) -> Result<String, minijinja::Error> {
     let mut data = data(name);
+    for key in ["values", "field_errors"] {
+        if data.get(key).is_some() {
+            data[key] = json!({});
+        }
+    }
+    if data.get("errors").is_some() {
+        data["errors"] = json!([]);
+    }
+    render_with(name, lang, data)
+}
+
+fn render_with(name: &str, lang: Lang, mut data: Value) -> Result<String, minijinja::Error> {
     if data.get("lang").is_some() {
         data["lang"] = json!(lang.tag());
     }

@@ -177,6 +177,8 @@ mod tests {
         for (name, _) in TEMPLATES {
             for lang in [Lang::ZhCn, Lang::En] {
                 let html = samples::render(name, lang).unwrap_or_else(|e| panic!("{name} ({lang:?}): {e:#}"));
+                samples::render_empty_form(name, lang)
+                    .unwrap_or_else(|e| panic!("{name} ({lang:?}), nothing typed: {e:#}"));
                 assert!(
                     !html.trim().is_empty() || name.starts_with('_'),
                     "{name} rendered nothing"

@@ -737,3 +737,84 @@ async fn a_chain_signs_up_in_the_console(backend: Backend) {
     // And the API knows the same account.
     assert_eq!(app.login(&email, "a long password").await.status, 200);
 }
+
+/// `/api/docs` and the console's assets come from this server: a pinned renderer at a
+/// fingerprinted URL, a CSP without other origins, immutable caching, gzip. (The backend does
+/// not matter here: SQLite only.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_and_assets_come_from_this_server() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let client = no_redirects();
+    let docs = app.send(client.get(app.url("/api/docs"))).await;
+    assert_eq!(docs.status, 200);
+    assert!(
+        !docs.text.contains("https://") && !docs.text.contains("http://"),
+        "{}",
+        docs.text
+    );
+    let csp = docs.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("https:") && !csp.contains("unsafe-eval"), "{csp}");
+    let script = docs
+        .text
+        .split("src=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        script.starts_with("/assets/api-reference.") && script.ends_with(".js"),
+        "{script}"
+    );
+
+    // The console's page names its assets by content hash; each is served for a year, gzipped.
+    let login = app.send(client.get(app.url("/app/login"))).await;
+    let css = login.text.replace("&#x2f;", "/");
+    let css = css
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    for path in [script.as_str(), css.as_str()] {
+        let asset = app
+            .send(client.get(app.url(path)).header("accept-encoding", "gzip"))
+            .await;
+        assert_eq!(asset.status, 200, "{path}");
+        assert_eq!(
+            asset.headers["cache-control"], "public, max-age=31536000, immutable",
+            "{path}"
+        );
+        assert_eq!(asset.headers["content-encoding"], "gzip", "{path}");
+    }
+    // Another hash of the same name is not served.
+    let stale = app
+        .send(client.get(app.url("/assets/console.0000000000000000.css")))
+        .await;
+    assert_eq!(stale.status, 404);
+    // The first load of a screen (Today) with everything it loads, uncompressed, is well under
+    // the 150 KB budget (compressed it is a third of that).
+    let owner = app.signup("美丽人生").await;
+    let user = ConsoleUser::with_token(&app, &owner.token).await;
+    let today = user.get("/app/").await;
+    let mut total = today.text.len();
+    for attribute in ["href=\"/assets/", "src=\"/assets/"] {
+        for part in today.text.split(attribute).skip(1) {
+            let path = format!("/assets/{}", part.split('"').next().unwrap());
+            let asset = app.send(client.get(app.url(&path))).await;
+            assert_eq!(asset.status, 200, "{path}");
+            total += asset.text.len();
+        }
+    }
+    assert!(
+        total > 50 * 1024 && total < 150 * 1024,
+        "first load of Today: {total} bytes"
+    );
+}

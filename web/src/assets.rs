@@ -38,14 +38,9 @@ pub const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/vendor/htmx-2.0.11.min.js"),
     },
     Asset {
-        name: "api-docs.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../assets/api-docs.js"),
-    },
-    Asset {
         name: "api-reference.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../assets/vendor/scalar-api-reference-1.76.0.standalone.js"),
+        body: include_bytes!("../assets/vendor/rapidoc-9.3.8.min.js"),
     },
 ];
 

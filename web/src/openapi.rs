@@ -281,30 +281,32 @@ pub async fn document(state: web::Data<crate::state::AppState>) -> HttpResponse 
         .body(state.openapi_json.as_str().to_owned())
 }
 
-/// A browsable rendering of the OpenAPI document: Scalar's API reference at a pinned version,
-/// served by this binary (`web/assets/vendor`), under a CSP that allows scripts from this
-/// origin only (Scalar injects its styles, hence `style-src 'unsafe-inline'` on this page).
+/// The API reference: the OpenAPI document, browsable.
+// RapiDoc (a web component) at a pinned version, served by this binary (`web/assets/vendor`),
+// configured by attributes (no inline script) and loading nothing from elsewhere
+// (`load-fonts="false"`). The CSP allows scripts from this origin only; RapiDoc sets inline
+// styles, hence `style-src 'unsafe-inline'` on this page.
 #[utoipa::path(tag = "operations", responses((status = 200, description = "HTML page", content_type = "text/html")))]
 #[get("/api/docs")]
 pub async fn docs_page() -> HttpResponse {
     let page = format!(
-        r#"<!doctype html>
+        r##"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>salon-crm API</title>
+  <script type="module" src="{reference}"></script>
 </head>
 <body>
-  <div id="api-reference"></div>
+  <rapi-doc spec-url="/api/openapi.json" render-style="read" theme="light" primary-color="#8c1d40"
+    show-header="false" allow-spec-url-load="false" allow-spec-file-load="false" load-fonts="false"
+    regular-font="system-ui, -apple-system, sans-serif" mono-font="ui-monospace, monospace"></rapi-doc>
   <noscript>This page needs JavaScript; the raw document is at <a href="/api/openapi.json">/api/openapi.json</a>.</noscript>
-  <script src="{reference}"></script>
-  <script src="{start}"></script>
 </body>
 </html>
-"#,
+"##,
         reference = crate::assets::url("api-reference.js"),
-        start = crate::assets::url("api-docs.js"),
     );
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

@@ -73,7 +73,7 @@ impl<'a> ConsoleUser<'a> {
             .expect("the form cookie")
             .split(';')
             .next()
-            .unwrap()
+            .expect("a name=value")
             .to_owned();
         let response = app
             .send(
@@ -94,7 +94,7 @@ impl<'a> ConsoleUser<'a> {
         let token = session
             .split(';')
             .next()
-            .unwrap()
+            .expect("a name=value")
             .trim_start_matches("salon_session=")
             .to_owned();
         ConsoleUser::with_token(app, &token).await

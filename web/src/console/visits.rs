@@ -159,8 +159,11 @@ async fn new_form(
     Ok(console.render(&frame, "visit_new.html", page))
 }
 
+/// The rows as shown, the non-blank lines with their row, and the rows whose amount is unreadable.
+type Lines = (Vec<LineRow>, Vec<(usize, LineInput)>, Vec<(usize, &'static str)>);
+
 /// The form's lines: (row index, line) for each row that is not blank.
-fn lines_of(form: &super::frame::Form) -> (Vec<LineRow>, Vec<(usize, LineInput)>, Vec<(usize, &'static str)>) {
+fn lines_of(form: &super::frame::Form) -> Lines {
     let services = form.all("service_id");
     let descriptions = form.all("description");
     let amounts = form.all("amount");

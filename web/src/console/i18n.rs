@@ -306,6 +306,7 @@ pub static CATALOG: &[(&str, &str, &str)] = &[
     ("today.no_low_scores", "No low scores today", "今天没有低分评价"),
     ("today.no_low_scores_text", "Answers below 4.5 show here as they come in.", "低于 4.5 分的评价会即时显示在这里。"),
     ("today.overdue", "overdue by {time}", "已超时 {time}"),
+    ("today.quick_search", "Find a client: name, zsf, phone or last 4 digits", "查找客户：姓名、拼音首字母、手机号或后四位"),
     ("today.revenue", "Revenue", "营业额"),
     ("today.show", "Show", "查看"),
     ("today.store", "Store", "门店"),

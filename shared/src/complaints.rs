@@ -741,6 +741,32 @@ pub fn get(conn: &mut AnyConnection, auth: &Auth, id: ComplaintId, now: DateTime
     })
 }
 
+/// Every complaint of one client with its timeline, oldest first (their data export). The
+/// caller has checked the client is visible.
+pub fn for_client(
+    conn: &mut AnyConnection,
+    auth: &Auth,
+    client: ClientId,
+    now: DateTime<Utc>,
+) -> Result<Vec<Complaint>> {
+    let ids: Vec<String> = complaints::table
+        .filter(complaints::tenant_id.eq(auth.tenant.key()))
+        .filter(complaints::client_id.eq(client.to_string()))
+        .order(complaints::id.asc())
+        .select(complaints::id)
+        .load(conn)?;
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        match get(conn, auth, ComplaintId::from_db(&id)?, now) {
+            Ok(complaint) => found.push(complaint),
+            // Another store's, for a store role (exports are HQ's; kept for safety).
+            Err(Error::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(found)
+}
+
 /// What `GET /api/v1/complaints` filters on; every filter is optional.
 #[derive(Debug, Clone, Default)]
 pub struct ComplaintFilter {

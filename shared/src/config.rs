@@ -40,9 +40,15 @@ pub struct Config {
     /// `REQUEST_TIMEOUT_SECS`: how long one request may take, reading its body included
     /// (default 30; CSV imports and export downloads get ten times as long).
     pub request_timeout: Duration,
-    /// `TRUST_PROXY_HEADERS`: take the client's address from `Forwarded`/`X-Forwarded-For`
-    /// (only behind a proxy that sets them; default off: the connection's address).
+    /// `TRUST_PROXY_HEADERS`: take the client's address from `X-Forwarded-For` (or `Forwarded`)
+    /// (only behind a proxy that sets them; default off: the connection's address). The
+    /// address used is the rightmost one not in `TRUSTED_PROXIES`: the one the nearest
+    /// untrusted hop connected from, which a client cannot choose by writing the header itself.
     pub trust_proxy_headers: bool,
+    /// `TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of proxies between the
+    /// nearest one and the clients (a CDN in front of the ingress, say); their entries in
+    /// `X-Forwarded-For` are skipped. Default none: only the connecting proxy is trusted.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// A setting that must never reach a log line.
@@ -137,6 +143,16 @@ impl Config {
         };
         let trust_proxy_headers = switch("TRUST_PROXY_HEADERS").unwrap_or(false);
         let embedded_worker = switch("EMBEDDED_WORKER");
+        let trusted_proxies = match get("TRUSTED_PROXIES").map(|list| parse_networks(&list)) {
+            None => Vec::new(),
+            Some(Ok(networks)) => networks,
+            Some(Err(bad)) => {
+                problems.push(format!(
+                    "TRUSTED_PROXIES must be addresses or CIDR ranges separated by commas; {bad:?} is neither"
+                ));
+                Vec::new()
+            }
+        };
         let public_base_url = get("PUBLIC_BASE_URL").map(|url| url.trim_end_matches('/').to_owned());
         if let Some(url) = &public_base_url {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -160,6 +176,7 @@ impl Config {
                 login_limit_per_ip,
                 request_timeout: Duration::from_secs(request_timeout),
                 trust_proxy_headers,
+                trusted_proxies,
             }),
             _ => Err(ConfigError(problems)),
         }
@@ -207,6 +224,19 @@ fn read_or_create_key_file(file: &std::path::Path) -> std::io::Result<String> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// `10.0.0.0/8, 192.0.2.7, 2001:db8::/32`: a bare address is a range of one.
+fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| item.to_owned())
+        })
+        .collect()
 }
 
 /// `90s`, `30m`, `12h`, `7d`.
@@ -270,5 +300,15 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(error.0.len(), 3, "{error}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_ranges_or_addresses() {
+        let parsed = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7,2001:db8::/32")]).unwrap();
+        let ranges: Vec<String> = parsed.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(ranges, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        assert!(config(&[]).unwrap().trusted_proxies.is_empty());
+        let error = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local")]).unwrap_err();
+        assert!(error.to_string().contains("proxy.local"), "{error}");
     }
 }

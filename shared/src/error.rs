@@ -27,6 +27,13 @@ pub enum Error {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The password is right but an owner set it: the member chooses their own first, with
+    /// this token (no session is opened).
+    #[error("the member must choose their own password first")]
+    PasswordChangeRequired(crate::tenancy::passwords::PasswordToken),
+    /// A link that worked once and no longer does (used, expired).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// The database could not be reached in time (pool exhausted, server down).
     #[error("the database is unavailable: {0}")]
     Unavailable(String),

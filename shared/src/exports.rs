@@ -264,15 +264,26 @@ pub fn download(
             ))
         }
     }
-    let csv = render(conn, tenant, current.store_id)?;
-    diesel::update(export_requests::table)
+    // Taken before the file is made, and only if still approved and valid: of two requests
+    // racing for the download, the second waits for the first's row lock (PostgreSQL; SQLite
+    // serialises writers) and then finds nothing to take.
+    let taken = diesel::update(export_requests::table)
         .filter(export_requests::tenant_id.eq(tenant.key()))
         .filter(export_requests::id.eq(id.to_string()))
+        .filter(export_requests::status.eq("approved"))
+        .filter(export_requests::expires_at.gt(to_db_time(now)))
         .set((
             export_requests::status.eq("downloaded"),
             export_requests::downloaded_at.eq(Some(to_db_time(now))),
         ))
         .execute(conn)?;
+    if taken == 0 {
+        return Err(Error::conflict(
+            "export_used",
+            "this export was already downloaded; request it again",
+        ));
+    }
+    let csv = render(conn, tenant, current.store_id)?;
     audit::record(
         conn,
         tenant,
@@ -301,6 +312,17 @@ const HEADER: [&str; 14] = [
     "last_visit_at",
     "total_spent_cents",
 ];
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab or carriage
+/// return before one) is written with a leading `'`, which makes it text (OWASP, CSV
+/// injection). A phone number `+8613…` reads `'+8613…`.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
 
 fn render(conn: &mut AnyConnection, tenant: &Tenant, store: Option<StoreId>) -> Result<String> {
     use crate::db::schema::client_stores;
@@ -332,28 +354,51 @@ fn render(conn: &mut AnyConnection, tenant: &Tenant, store: Option<StoreId>) -> 
         after = last.id.clone();
         for row in &rows {
             let tags: Vec<String> = serde_json::from_str(&row.tags).unwrap_or_default();
+            let record = [
+                row.id.clone(),
+                row.name.clone(),
+                row.phone.clone().unwrap_or_default(),
+                row.email.clone().unwrap_or_default(),
+                row.gender.clone().unwrap_or_default(),
+                row.birthday().map(|b| b.to_string()).unwrap_or_default(),
+                row.locale.clone().unwrap_or_default(),
+                row.preferred_channel.clone(),
+                row.marketing_consent.to_string(),
+                row.home_store_id.clone().unwrap_or_default(),
+                tags.join(";"),
+                row.visit_count.to_string(),
+                row.last_visit_at
+                    .map(|t| from_db_time(t).to_rfc3339())
+                    .unwrap_or_default(),
+                row.total_spent_cents.to_string(),
+            ];
             writer
-                .write_record([
-                    row.id.clone(),
-                    row.name.clone(),
-                    row.phone.clone().unwrap_or_default(),
-                    row.email.clone().unwrap_or_default(),
-                    row.gender.clone().unwrap_or_default(),
-                    row.birthday().map(|b| b.to_string()).unwrap_or_default(),
-                    row.locale.clone().unwrap_or_default(),
-                    row.preferred_channel.clone(),
-                    row.marketing_consent.to_string(),
-                    row.home_store_id.clone().unwrap_or_default(),
-                    tags.join(";"),
-                    row.visit_count.to_string(),
-                    row.last_visit_at
-                        .map(|t| from_db_time(t).to_rfc3339())
-                        .unwrap_or_default(),
-                    row.total_spent_cents.to_string(),
-                ])
+                .write_record(record.iter().map(|cell| neutralise(cell).into_owned()))
                 .map_err(failed)?;
         }
     }
     let bytes = writer.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn formula_cells_become_text() {
+        for (cell, written) in [
+            ("=1+2", "'=1+2"),
+            ("+8613712345678", "'+8613712345678"),
+            ("-3", "'-3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("张三", "张三"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise(cell), written, "{cell:?}");
+        }
+    }
 }

@@ -161,12 +161,13 @@ pub fn import_clients(
         .load::<String>(conn)?
         .into_iter()
         .collect();
-    let staff_ids: HashSet<String> = staff::table
+    // Active staff and their roles: a consultant is checked like on create (`clients::check_consultant`).
+    let staff_roles: HashMap<String, String> = staff::table
         .filter(staff::tenant_id.eq(tenant.key()))
         .filter(staff::active.eq(true))
         .filter(staff::deleted_at.is_null())
-        .select(staff::id)
-        .load::<String>(conn)?
+        .select((staff::id, staff::role))
+        .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
 
@@ -259,12 +260,12 @@ pub fn import_clients(
             }
         }
         if let Some(consultant) = fields.consultant_id {
-            if !staff_ids.contains(&consultant.to_string()) {
-                rejected.push(reject(
-                    line,
-                    "consultant_id",
-                    FieldError::new("unknown_staff", "no such active staff member"),
-                ));
+            let role = staff_roles
+                .get(&consultant.to_string())
+                .map(|role| crate::domain::Role::from_db(role))
+                .transpose()?;
+            if let Err(refusal) = crate::clients::check_consultant(auth, fields.home_store_id, role) {
+                rejected.push(reject(line, "consultant_id", refusal.field_error()));
                 continue;
             }
         }

@@ -1103,6 +1103,23 @@ pub fn list_surveys(
     Ok(Page::from_rows(items, page, |survey: &SurveyView| survey.id.clone()))
 }
 
+/// Every survey of one client, oldest first (their data export). The caller has checked the
+/// client is visible.
+pub fn surveys_of_client(
+    conn: &mut AnyConnection,
+    tenant: &crate::tenancy::Tenant,
+    client: crate::domain::ClientId,
+    now: DateTime<Utc>,
+) -> Result<Vec<SurveyView>> {
+    let rows: Vec<SurveyRow> = surveys::table
+        .filter(surveys::tenant_id.eq(tenant.key()))
+        .filter(surveys::client_id.eq(client.to_string()))
+        .order(surveys::id.asc())
+        .select(SurveyRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(|row| row.view(now)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

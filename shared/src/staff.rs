@@ -4,7 +4,9 @@ use crate::db::schema::{staff, tenants};
 use crate::db::{from_db_time, to_db_time, AnyConnection};
 use crate::domain::{EmailAddress, Name, PasswordHash, PhoneText, Role, StaffId, StoreId};
 use crate::error::{Error, Result};
+use crate::outreach::MessageKind;
 use crate::pagination::{Page, PageRequest};
+use crate::tenancy::passwords::{self, PasswordState};
 use crate::tenancy::{Auth, Tenant};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -21,6 +23,9 @@ pub struct StaffMember {
     pub store_id: Option<StoreId>,
     /// A deactivated member cannot log in and their sessions have ended.
     pub active: bool,
+    /// `invited` (no password until they follow their link), `must_change` (an owner set the
+    /// first one; they choose their own at first login) or `set`.
+    pub password_state: PasswordState,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -34,7 +39,23 @@ pub struct NewStaff {
     pub store_id: Option<StoreId>,
 }
 
-/// Changes to a staff member; `None` leaves a field as it is.
+/// How a new member gets their first password. Nobody but the member ever chooses it, except
+/// that an owner may set a first one (a salon without email), which the member must replace
+/// at first login (`tenancy::passwords`).
+#[derive(Debug)]
+pub enum InitialPassword {
+    /// An invitation by email (to `PUBLIC_BASE_URL`, the origin the page is reached at).
+    Invite { public_base_url: String },
+    /// Set by an owner (hashed off the database thread); the member chooses their own at first
+    /// login.
+    SetByOwner(PasswordHash),
+    /// The demo chain's accounts (`web demo`): the password printed on the console is theirs to
+    /// use at once. No request can produce this: the API only ever asks for the two above.
+    Demo(PasswordHash),
+}
+
+/// Changes to a staff member; `None` leaves a field as it is. No password: members change
+/// their own (`PUT /me/password`) or use a reset link.
 #[derive(Debug, Default)]
 pub struct StaffPatch {
     pub name: Option<Name>,
@@ -43,8 +64,6 @@ pub struct StaffPatch {
     pub role: Option<Role>,
     pub store_id: Option<Option<StoreId>>,
     pub active: Option<bool>,
-    /// A new password, already hashed (hashing happens off the database thread).
-    pub password_hash: Option<PasswordHash>,
 }
 
 /// A row to insert, for signup and for staff created through the API.
@@ -55,7 +74,9 @@ pub(crate) struct StaffRow {
     pub phone: Option<PhoneText>,
     pub role: Role,
     pub store_id: Option<StoreId>,
+    /// Empty for an invited member: it verifies nothing, so nothing logs in.
     pub password_hash: PasswordHash,
+    pub password_must_change: bool,
 }
 
 type Row = (
@@ -68,8 +89,11 @@ type Row = (
     bool,
     NaiveDateTime,
     NaiveDateTime,
+    String,
+    bool,
 );
 
+#[allow(clippy::type_complexity)]
 fn columns() -> (
     staff::id,
     staff::name,
@@ -80,6 +104,8 @@ fn columns() -> (
     staff::active,
     staff::created_at,
     staff::updated_at,
+    staff::password_hash,
+    staff::password_must_change,
 ) {
     (
         staff::id,
@@ -91,12 +117,15 @@ fn columns() -> (
         staff::active,
         staff::created_at,
         staff::updated_at,
+        staff::password_hash,
+        staff::password_must_change,
     )
 }
 
 fn from_row(row: Row) -> Result<StaffMember> {
-    let (id, name, email, phone, role, store_id, active, created_at, updated_at) = row;
+    let (id, name, email, phone, role, store_id, active, created_at, updated_at, hash, must_change) = row;
     Ok(StaffMember {
+        password_state: PasswordState::of(&hash, must_change),
         id: StaffId::from_db(&id)?,
         name,
         email,
@@ -120,6 +149,7 @@ pub(crate) fn insert_row(conn: &mut AnyConnection, tenant: &Tenant, row: StaffRo
             staff::role.eq(row.role.as_str()),
             staff::store_id.eq(row.store_id.map(|s| s.to_string())),
             staff::password_hash.eq(row.password_hash.as_str()),
+            staff::password_must_change.eq(row.password_must_change),
             staff::active.eq(true),
             staff::created_at.eq(to_db_time(now)),
             staff::updated_at.eq(to_db_time(now)),
@@ -178,16 +208,35 @@ fn check_store(conn: &mut AnyConnection, tenant: &Tenant, role: Role, store: Opt
     }
 }
 
+/// Add a member: invited by email, or (owners only) with a first password they must replace.
 pub fn create(
     conn: &mut AnyConnection,
     auth: &Auth,
     new: NewStaff,
-    password_hash: PasswordHash,
+    password: InitialPassword,
     now: DateTime<Utc>,
 ) -> Result<StaffMember> {
     authorize(auth, new.role, new.store_id)?;
+    if !matches!(password, InitialPassword::Invite { .. }) && auth.actor.role != Role::Owner {
+        return Err(Error::Forbidden(
+            "only an owner sets a first password; leave `password` out and the member is invited by email",
+        ));
+    }
     check_store(conn, &auth.tenant, new.role, new.store_id)?;
     let id = StaffId::new();
+    let recipient = passwords::Recipient {
+        id,
+        name: new.name.as_str().to_owned(),
+        email: new.email.as_str().to_owned(),
+        store_id: new.store_id,
+    };
+    let (password_hash, password_must_change, invite) = match password {
+        InitialPassword::SetByOwner(hash) => (hash, true, None),
+        InitialPassword::Demo(hash) => (hash, false, None),
+        InitialPassword::Invite { public_base_url } => {
+            (PasswordHash::from_db(String::new()), false, Some(public_base_url))
+        }
+    };
     insert_row(
         conn,
         &auth.tenant,
@@ -199,9 +248,13 @@ pub fn create(
             role: new.role,
             store_id: new.store_id,
             password_hash,
+            password_must_change,
         },
         now,
     )?;
+    if let Some(base) = invite {
+        passwords::queue_mail(conn, &auth.tenant, &recipient, MessageKind::StaffInvitation, &base, now)?;
+    }
     get(conn, &auth.tenant, id)
 }
 
@@ -299,17 +352,10 @@ pub fn update(
                 e.into()
             }
         })?;
-    if let Some(hash) = &patch.password_hash {
-        diesel::update(staff::table)
-            .filter(staff::tenant_id.eq(tenant.key()))
-            .filter(staff::id.eq(id.to_string()))
-            .set(staff::password_hash.eq(hash.as_str()))
-            .execute(conn)?;
-    }
     if leaves_owners {
         ensure_an_owner_remains(conn, tenant)?;
     }
-    if !active || patch.password_hash.is_some() {
+    if !active {
         crate::tenancy::revoke_sessions(conn, tenant, id, now)?;
     }
     get(conn, tenant, id)

@@ -189,15 +189,21 @@ async fn password_change_ends_sessions(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let owner = app.signup("Chain").await;
     let hq = app.create_staff(&owner, "hq_manager", None).await;
+    let other_session = app.login(&hq.email, &hq.password).await.json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let changed = app
-        .patch(
-            &format!("/api/v1/staff/{}", hq.staff_id),
-            &owner.token,
-            &json!({ "password": "a brand new password" }),
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/me/password",
+            Some(&hq.token),
+            Some(&json!({ "current_password": hq.password, "new_password": "a brand new password" })),
         )
         .await;
-    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.status, 204, "{}", changed.text);
     app.get("/api/v1/me", &hq.token).await.problem(401);
+    app.get("/api/v1/me", &other_session).await.problem(401);
     app.login(&hq.email, &hq.password).await.problem(401);
     assert_eq!(app.login(&hq.email, "a brand new password").await.status, 200);
 }

@@ -584,9 +584,64 @@ async fn aliyun_and_tencent_replies_need_the_shared_secret(backend: Backend) {
     assert_eq!(salon.sms.received().len(), 2);
 }
 
+/// Issue 13, item 4: "START" reverses only an opt-out that came by SMS through the same sender.
+/// A client who unsubscribed with the link at one salon and by "STOP" at another is opted back
+/// in at the second only; the first keeps her "no" (and its source).
+async fn start_only_undoes_an_opt_out_given_by_sms(backend: Backend) {
+    let salon = Salon::new(backend, &["twilio"]).await;
+    let [day, _] = recent_birthdays();
+    let here = salon
+        .client(json!({ "name": "陈静", "phone": "13800138005", "birthday": month_day(day), "marketing_consent": true, "preferred_channel": "sms", "locale": "zh-CN" }))
+        .await;
+    let other = salon.app.signup("另一家美容").await;
+    let there = salon
+        .app
+        .post(
+            "/api/v1/clients",
+            &other.token,
+            &json!({ "name": "陈静", "phone": "13800138005", "birthday": month_day(day), "marketing_consent": true, "locale": "zh-CN" }),
+        )
+        .await;
+    assert_eq!(there.status, 201, "{}", there.text);
+    let there = there.json["id"].as_str().unwrap().to_owned();
+    let there_consent = || async {
+        salon
+            .app
+            .get(&format!("/api/v1/clients/{there}"), &other.token)
+            .await
+            .json["marketing_consent"]
+            .as_bool()
+            .unwrap()
+    };
+    let report = salon.tick(&ten_in_shanghai(day)).await;
+    assert_eq!(report["delivery"]["sent"], 2, "{report}");
+    let ours = salon
+        .sms
+        .received()
+        .into_iter()
+        .find(|sms| sms.body.as_deref().is_some_and(|body| body.contains(SALON)))
+        .expect("our greeting");
+
+    // At our salon she unsubscribes with the link; then she replies STOP (both salons texted
+    // her): the other salon opts her out too, ours keeps the first opt-out and its source.
+    let page = unsubscribe_path(ours.body.as_deref().unwrap());
+    assert_page(&salon.press_button(&page).await, 200);
+    assert_eq!(salon.twilio_reply("+8613800138005", "STOP", None).await.status, 200);
+    assert!(!salon.consent(&here).await);
+    assert!(!there_consent().await);
+
+    // START: back in at the salon where STOP was her only "no"; not where she used the link.
+    assert_eq!(salon.twilio_reply("+8613800138005", "START", None).await.status, 200);
+    assert!(there_consent().await, "the SMS opt-out is reversed by SMS");
+    let after = salon.get_client(&here).await;
+    assert_eq!(after["marketing_consent"], false, "{after}");
+    assert_eq!(after["consent_source"], "link", "{after}");
+}
+
 both_backends!(
     the_link_in_an_sms_unsubscribes_and_the_next_greeting_is_suppressed,
     one_click_from_a_mail_client_unsubscribes,
     a_twilio_reply_opts_out_and_start_opts_back_in,
     aliyun_and_tencent_replies_need_the_shared_secret,
+    start_only_undoes_an_opt_out_given_by_sms,
 );

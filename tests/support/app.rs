@@ -89,6 +89,9 @@ impl Response {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The first password an owner sets in [`TestApp::create_staff`], replaced at first login.
+pub const FIRST_PASSWORD: &str = "set by the owner 0001";
+
 /// Start the web binary on `database_url`; its process and base URL once it listens.
 async fn start_web(database_url: &str, data_keys: &str, env: &[(&str, &str)]) -> (Child, String) {
     let mut command = Command::new(binaries::path("web"));
@@ -175,16 +178,39 @@ impl TestApp {
         }
     }
 
+    /// Every text value in this app's database (every text column of every table), read
+    /// directly: see [`crate::database_text`].
+    pub async fn database_text(&self) -> Vec<crate::database_text::StoredText> {
+        let url = self.database_url.clone();
+        tokio::task::spawn_blocking(move || crate::database_text::read_all(&url))
+            .await
+            .expect("read the database's text")
+    }
+
+    /// The stored values (`table.column: value`) that contain any of `needles`.
+    pub async fn stored_text_containing(&self, needles: &[&str]) -> Vec<String> {
+        crate::database_text::containing(&self.database_text().await, needles)
+    }
+
     /// Run the web binary's command line (e.g. `migrate`, `rotate-keys`) on this database.
     pub async fn web_command(&self, args: &[&str], data_keys: &str) -> std::process::Output {
-        Command::new(binaries::path("web"))
+        self.web_process(args, data_keys)
+            .output()
+            .await
+            .expect("run the web binary")
+    }
+
+    /// The web binary's command line on this database, to start in the background (killed on
+    /// drop).
+    pub fn web_process(&self, args: &[&str], data_keys: &str) -> Command {
+        let mut command = Command::new(binaries::path("web"));
+        command
             .args(args)
             .env("DATABASE_URL", &self.database_url)
             .env("DATA_KEYS", data_keys)
             .env("RUST_LOG", "warn")
-            .output()
-            .await
-            .expect("run the web binary")
+            .kill_on_drop(true);
+        command
     }
 
     pub async fn spawn(backend: Backend) -> Self {
@@ -358,18 +384,37 @@ impl TestApp {
         response.json["id"].as_str().expect("service id").to_owned()
     }
 
-    /// Create a staff member as `by` and log them in.
+    /// Create a staff member as `by` (an owner) and log them in, the way a salon without email
+    /// does it: the owner sets a first password, the member's first login answers
+    /// `password_change_required` with a token, they choose their own ([`PASSWORD`]) with it,
+    /// and log in with that.
     pub async fn create_staff(&self, by: &Session, role: &str, store_id: Option<&str>) -> Session {
         let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
         let response = self
             .post(
                 "/api/v1/staff",
                 &by.token,
-                &json!({ "name": format!("{role} 员工"), "email": email, "password": PASSWORD, "role": role, "store_id": store_id }),
+                &json!({ "name": format!("{role} 员工"), "email": email, "password": FIRST_PASSWORD, "role": role, "store_id": store_id }),
             )
             .await;
         assert_eq!(response.status, 201, "creating staff failed: {}", response.text);
         let staff_id = response.json["id"].as_str().expect("staff id").to_owned();
+        let first = self.login(&email, FIRST_PASSWORD).await;
+        assert_eq!(
+            first.status, 403,
+            "a first login leads to choosing a password: {}",
+            first.text
+        );
+        let token = first.json["password_token"].as_str().expect("a password token");
+        let chosen = self
+            .request(
+                Method::PUT,
+                &format!("/api/v1/password_tokens/{token}"),
+                None,
+                Some(&json!({ "password": PASSWORD })),
+            )
+            .await;
+        assert_eq!(chosen.status, 204, "choosing a password failed: {}", chosen.text);
         let login = self.login(&email, PASSWORD).await;
         assert_eq!(login.status, 200, "staff login failed: {}", login.text);
         Session {

@@ -9,10 +9,12 @@ mod app;
 mod binaries;
 pub mod cluster;
 pub mod console;
+pub mod database_text;
 pub mod fakes;
 mod postgres;
+pub mod row_lock;
 
-pub use app::{test_data_keys, Replica, Response, Session, TestApp};
+pub use app::{test_data_keys, Replica, Response, Session, TestApp, FIRST_PASSWORD, PASSWORD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

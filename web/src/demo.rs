@@ -114,7 +114,8 @@ pub async fn seed(db: &Db, keys: &shared::clients::Crypto, now: chrono::DateTime
             store_id: store.and_then(|i: usize| store_ids.get(i).copied()),
         };
         let hash = hash.clone();
-        db.write(move |conn| shared::staff::create(conn, &owner, new, hash, now))
+        let initial = shared::staff::InitialPassword::Demo(hash);
+        db.write(move |conn| shared::staff::create(conn, &owner, new, initial, now))
             .await?;
         logins.push(DemoLogin {
             email: email.into(),

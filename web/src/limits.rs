@@ -1,8 +1,12 @@
-//! Rate limits on the doors an attacker knocks on: login (per account and per client address)
-//! and signup (per client address). In memory, per web process (GCRA, `governor`): with N
-//! replicas the effective limit is up to N times the setting, which still turns a password-
-//! guessing run of thousands per minute into tens. A refused attempt is a 429 with
-//! `Retry-After`, answered before the password is even looked at, so it tells nothing.
+//! Rate limits on the doors an attacker knocks on: login and password-reset requests (per
+//! account and per client address) and signup (per client address). In memory, per web
+//! process (GCRA, `governor`): with N replicas behind a balancer the effective limit is up to N
+//! times the setting (the README and the `SalonLoginThrottled` alert say so), which still
+//! turns a password-guessing run of thousands per minute into tens. A refused attempt is a 429
+//! with `Retry-After`, answered before the password is even looked at, so it tells nothing.
+//!
+//! Behind a proxy, the client's address is the rightmost address of `X-Forwarded-For` that no
+//! trusted proxy added ([`forwarded_client`]); the leftmost is whatever the client wrote.
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -78,6 +82,45 @@ pub fn parse_address(text: &str) -> Option<IpAddr> {
     text.parse::<std::net::SocketAddr>().ok().map(|socket| socket.ip())
 }
 
+/// The client behind trusted proxies. `peer` is the proxy that connected to us (trusted, since
+/// `TRUST_PROXY_HEADERS` is on); each proxy appends the address it was connected from, so the
+/// list is read from the right, skipping addresses in `trusted` (proxies further out, such as a
+/// CDN), and the first other address is the client's. Everything left of it was written by
+/// the client and is ignored. `X-Forwarded-For` is read (all its headers, in order); without
+/// it, the `for=` parameters of `Forwarded` (RFC 7239). An entry that is not an address (a
+/// proxy's `unknown`, an obfuscated name) stops the walk at the last trusted hop; with no
+/// header at all, or every entry trusted, the answer is the nearest address known.
+pub fn forwarded_client(
+    peer: IpAddr,
+    x_forwarded_for: &[&str],
+    forwarded: &[&str],
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let hops: Vec<&str> = if !x_forwarded_for.is_empty() {
+        x_forwarded_for.iter().flat_map(|value| value.split(',')).collect()
+    } else {
+        forwarded
+            .iter()
+            .flat_map(|value| value.split([',', ';']))
+            .filter_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                name.trim()
+                    .eq_ignore_ascii_case("for")
+                    .then(|| value.trim().trim_matches('"'))
+            })
+            .collect()
+    };
+    let mut nearest = peer;
+    for hop in hops.iter().rev() {
+        match parse_address(hop) {
+            Some(address) if trusted.iter().any(|network| network.contains(&address)) => nearest = address,
+            Some(address) => return address,
+            None => return nearest,
+        }
+    }
+    nearest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +149,44 @@ mod tests {
         assert_eq!(parse_address("[2001:db8::1]:443"), "2001:db8::1".parse().ok());
         assert_eq!(parse_address("2001:db8::1"), "2001:db8::1".parse().ok());
         assert_eq!(parse_address("unknown"), None);
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_address() {
+        let ip = |text: &str| -> IpAddr { text.parse().unwrap() };
+        let peer = ip("10.1.1.1");
+        let cdn: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap(), "2001:db8:cd::/48".parse().unwrap()];
+        /// X-Forwarded-For values, Forwarded values, trusted ranges, the client.
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [ipnet::IpNet], &'a str);
+        let cases: [Case; 10] = [
+            // No header: the connection.
+            (&[], &[], &[], "10.1.1.1"),
+            // The proxy appended the client; whatever the client wrote before it is ignored.
+            (&["203.0.113.9"], &[], &[], "203.0.113.9"),
+            (&["1.2.3.4, 203.0.113.9"], &[], &[], "203.0.113.9"),
+            (&["1.2.3.4", "203.0.113.9"], &[], &[], "203.0.113.9"),
+            // A trusted proxy further out is skipped.
+            (&["1.2.3.4, 203.0.113.9, 10.2.3.4"], &[], &cdn, "203.0.113.9"),
+            (&["1.2.3.4, 203.0.113.9, 10.2.3.4"], &[], &[], "10.2.3.4"),
+            // Garbage stops at the last trusted hop; all trusted gives the leftmost.
+            (&["1.2.3.4, unknown, 10.2.3.4"], &[], &cdn, "10.2.3.4"),
+            (&["10.9.9.9, 10.2.3.4"], &[], &cdn, "10.9.9.9"),
+            // Forwarded (RFC 7239) when there is no X-Forwarded-For.
+            (
+                &[],
+                &["for=1.2.3.4, for=\"[2001:db8::1]:4711\";proto=https"],
+                &[],
+                "2001:db8::1",
+            ),
+            (&[], &["for=192.0.2.60;proto=http;by=203.0.113.43"], &[], "192.0.2.60"),
+        ];
+        for (xff, forwarded, trusted, client) in cases {
+            assert_eq!(
+                forwarded_client(peer, xff, forwarded, trusted),
+                ip(client),
+                "{xff:?} {forwarded:?} {trusted:?}"
+            );
+        }
     }
 
     #[test]

@@ -59,13 +59,18 @@ pub async fn observe(
     Ok(response)
 }
 
-/// The path for the log: a personal link's token (`/s/TOKEN`, `/u/TOKEN`) is a credential and
-/// never reaches a log line.
+/// The path for the log: a personal link's token (`/s/TOKEN`, `/u/TOKEN`,
+/// `/app/password/TOKEN`, `/api/v1/password_tokens/TOKEN`) is a credential and never reaches a
+/// log line.
 fn loggable_path(path: &str) -> &str {
     if path.starts_with("/s/") {
         "/s/{token}"
     } else if path.starts_with("/u/") {
         "/u/{token}"
+    } else if path.starts_with("/app/password/") {
+        "/app/password/{token}"
+    } else if path.starts_with("/api/v1/password_tokens/") {
+        "/api/v1/password_tokens/{token}"
     } else {
         path
     }

@@ -30,6 +30,11 @@ pub struct Problem {
     /// For a refused import: the rows and why each was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<shared::imports::ImportReport>,
+    /// For `password_change_required` (a first login with a password an owner set): the
+    /// single-use token for choosing one's own (`PUT /api/v1/password_tokens/{token}`, or the
+    /// page `/app/password/{token}`), valid one hour. No session is opened until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_token: Option<String>,
 }
 
 /// The web layer's error: a model error, or a problem found while reading the request.
@@ -140,6 +145,17 @@ impl ApiError {
                     vec![],
                     None,
                 ),
+                Error::PasswordChangeRequired(_) => (
+                    StatusCode::FORBIDDEN,
+                    "password_change_required",
+                    "Choose your own password",
+                    "This password was set by an owner: choose your own with `password_token` \
+                     (PUT /api/v1/password_tokens/{password_token}), then log in with it."
+                        .into(),
+                    vec![],
+                    None,
+                ),
+                Error::Gone { code, message } => (StatusCode::GONE, code, "Gone", message.clone(), vec![], None),
                 error if error.is_unavailable() => unavailable(),
                 Error::Rejected(_) | Error::Unavailable(_) | Error::Database(_) | Error::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -231,6 +247,10 @@ impl ApiError {
             existing_id,
             report: match self {
                 ApiError::ImportRejected(report) => Some((**report).clone()),
+                _ => None,
+            },
+            password_token: match self {
+                ApiError::Model(Error::PasswordChangeRequired(token)) => Some(token.as_str().to_owned()),
                 _ => None,
             },
         }

@@ -158,6 +158,14 @@ impl Care {
             }
             report.messages_created += stats.created.len();
         }
+        // Stored idempotent answers (whole client records) live 24 hours.
+        let expired = self
+            .db
+            .write(move |conn| shared::idempotency::sweep_expired(conn, now))
+            .await?;
+        if expired > 0 {
+            tracing::info!(expired, "idempotency answers removed");
+        }
         self.metrics.last_sweep.set(Utc::now().timestamp() as f64);
         Ok(report)
     }

@@ -6,6 +6,7 @@
 //! allergies, medical notes and skin history are shown (and audited).
 
 mod access;
+mod erasure;
 mod input;
 mod model;
 mod read;
@@ -13,7 +14,9 @@ mod rotation;
 mod write;
 
 pub(crate) use access::may_handle_sensitive;
-pub use access::{can_see_sensitive, visible_client};
+pub use access::{
+    can_see_sensitive, check_consultant, may_assign_consultant, may_be_consultant, visible_client, ConsultantRefusal,
+};
 pub use input::{ClientFields, ClientInput, ClientPatch, ClientPatchInput, SensitiveInput};
 pub use model::{Client, ClientRow, SensitiveFields};
 pub use read::{

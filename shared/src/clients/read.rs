@@ -358,9 +358,10 @@ pub struct ClientExport {
     pub visits: Vec<Visit>,
     /// Every message the salon decided for the client (sent, suppressed or waiting).
     pub messages: Vec<crate::outreach::outbox::MessageView>,
-    /// Survey answers (arrive with surveys).
-    #[schema(value_type = Vec<Object>)]
-    pub surveys: Vec<serde_json::Value>,
+    /// Every survey sent to the client, with their answers and comment.
+    pub surveys: Vec<crate::reports::SurveyView>,
+    /// Every complaint of the client, with its timeline (steps and notes).
+    pub complaints: Vec<crate::complaints::Complaint>,
 }
 
 /// Export one client's data, sensitive fields included, audited.
@@ -389,6 +390,7 @@ pub fn export(
         client: row.view(&currency, Some(sensitive))?,
         visits,
         messages: crate::outreach::outbox::for_client(conn, &auth.tenant, id)?,
-        surveys: Vec::new(),
+        surveys: crate::reports::surveys_of_client(conn, &auth.tenant, id, now)?,
+        complaints: crate::complaints::for_client(conn, auth, id, now)?,
     })
 }

@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 use diesel::prelude::*;
 
 /// Re-encrypt, under the current key, every value encrypted under an older one; a batch per
-/// transaction, so a long rotation holds no lock for long and can be resumed. Returns how
-/// many values were re-encrypted.
+/// transaction, so a long rotation holds no lock for long and can be resumed. Each row is
+/// written only if its sealed value is still the one read (staff may be editing meanwhile).
+/// Returns how many values were re-encrypted.
 pub async fn rotate_keys(db: &Db, keys: std::sync::Arc<Keyring>) -> Result<usize> {
     let mut after = (String::new(), String::new());
     let mut rotated = 0;
@@ -41,12 +42,15 @@ pub async fn rotate_keys(db: &Db, keys: std::sync::Arc<Keyring>) -> Result<usize
                         let plain = keys
                             .decrypt(&stored, &context)
                             .map_err(|e| Error::Internal(format!("client {id}: {e}")))?;
-                        diesel::update(clients::table)
+                        // Compare-and-swap on the sealed value: an edit saved since the read
+                        // (already under the current key) is kept, not overwritten with the
+                        // old text; a later run finds anything still left to rotate.
+                        count += diesel::update(clients::table)
                             .filter(clients::tenant_id.eq(&tenant_id))
                             .filter(clients::id.eq(&id))
+                            .filter(clients::sensitive_enc.eq(&stored))
                             .set(clients::sensitive_enc.eq(keys.encrypt(&plain, &context)))
                             .execute(conn)?;
-                        count += 1;
                     }
                     Ok((count, last))
                 })

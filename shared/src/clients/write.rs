@@ -1,4 +1,4 @@
-use super::access::{may_handle_sensitive, visible_client};
+use super::access::{check_consultant, may_handle_sensitive, visible_client, ConsultantRefusal};
 use super::input::{ClientFields, ClientInput, ClientPatchInput, SensitiveInput};
 use super::model::{Client, SensitiveFields};
 use crate::audit::{self, AuditAction};
@@ -6,7 +6,7 @@ use crate::crypto::Keyring;
 use crate::db::backend::insert_batch;
 use crate::db::schema::{client_search, client_stores, clients, staff, visits};
 use crate::db::{to_db_time, AnyConnection};
-use crate::domain::{ClientId, Phone, StaffId, StoreId, Text};
+use crate::domain::{ClientId, Phone, Role, StaffId, StoreId, Text};
 use crate::error::{Error, Result};
 use crate::search::client_terms;
 use crate::tenancy::{Auth, Tenant};
@@ -38,6 +38,16 @@ pub fn create(
         fields.home_store_id = auth.actor.store_id;
     }
     check_home_store_reach(auth, fields.home_store_id)?;
+    let consultant = match fields.consultant_id {
+        Some(id) => {
+            let role = consultant_role(conn, &auth.tenant, id)?;
+            check_consultant(auth, fields.home_store_id, role).err()
+        }
+        None => None,
+    };
+    if consultant == Some(ConsultantRefusal::NotYours) {
+        return Err(ConsultantRefusal::NotYours.into_error());
+    }
     let sensitive_allowed = may_handle_sensitive(
         auth,
         fields.home_store_id.map(|s| s.to_string()).as_deref(),
@@ -48,13 +58,7 @@ pub fn create(
             "your role may not record allergies, medical notes or skin history",
         ));
     }
-    check_references(
-        conn,
-        &auth.tenant,
-        fields.home_store_id,
-        fields.consultant_id,
-        fields.referrer_id,
-    )?;
+    check_references(conn, &auth.tenant, fields.home_store_id, consultant, fields.referrer_id)?;
     let id = ClientId::new();
     let consent = fields.marketing_consent;
     let source = consent_source(auth, fields.consent_source.take());
@@ -86,11 +90,26 @@ fn check_home_store_reach(auth: &Auth, home_store: Option<StoreId>) -> Result<()
     Ok(())
 }
 
+/// The role of the active staff member `id`, if there is one (a consultant to be named).
+fn consultant_role(conn: &mut AnyConnection, tenant: &Tenant, id: StaffId) -> Result<Option<Role>> {
+    let role: Option<String> = staff::table
+        .filter(staff::tenant_id.eq(tenant.key()))
+        .filter(staff::id.eq(id.to_string()))
+        .filter(staff::active.eq(true))
+        .filter(staff::deleted_at.is_null())
+        .select(staff::role)
+        .first(conn)
+        .optional()?;
+    role.as_deref().map(Role::from_db).transpose()
+}
+
+/// Every reference of a client checked, each bad one reported (with the consultant's refusal,
+/// already decided by [`check_consultant`]).
 fn check_references(
     conn: &mut AnyConnection,
     tenant: &Tenant,
     home_store: Option<StoreId>,
-    consultant: Option<StaffId>,
+    consultant: Option<ConsultantRefusal>,
     referrer: Option<ClientId>,
 ) -> Result<()> {
     let mut errors = crate::FieldErrors::default();
@@ -99,17 +118,8 @@ fn check_references(
             errors.push("home_store_id", "unknown_store", "no such store");
         }
     }
-    if let Some(consultant) = consultant {
-        let active: i64 = staff::table
-            .filter(staff::tenant_id.eq(tenant.key()))
-            .filter(staff::id.eq(consultant.to_string()))
-            .filter(staff::active.eq(true))
-            .filter(staff::deleted_at.is_null())
-            .count()
-            .get_result(conn)?;
-        if active == 0 {
-            errors.push("consultant_id", "unknown_staff", "no such active staff member");
-        }
+    if let Some(refusal) = consultant {
+        errors.check("consultant_id", Err::<(), _>(refusal.field_error()));
     }
     if let Some(referrer) = referrer {
         let exists: i64 = clients::table
@@ -405,11 +415,30 @@ pub fn update(
     if let Some(store) = patch.home_store_id {
         check_home_store_reach(auth, store)?;
     }
+    // Naming (or removing) the consultant, unless the request repeats the current one.
+    let mut consultant = None;
+    if let Some(named) = patch.consultant_id {
+        if named.map(|c| c.to_string()) != row.consultant_id {
+            let home = match patch.home_store_id {
+                Some(store) => store,
+                None => row.home_store_id.as_deref().map(StoreId::from_db).transpose()?,
+            };
+            let role = match named {
+                Some(id) => consultant_role(conn, tenant, id)?,
+                // Removing the consultant: only who may assign one; the role check is moot.
+                None => Some(Role::Owner),
+            };
+            consultant = check_consultant(auth, home, role).err();
+            if consultant == Some(ConsultantRefusal::NotYours) {
+                return Err(ConsultantRefusal::NotYours.into_error());
+            }
+        }
+    }
     check_references(
         conn,
         tenant,
         patch.home_store_id.flatten(),
-        patch.consultant_id.flatten(),
+        consultant,
         patch.referrer_id.flatten(),
     )?;
     if patch.referrer_id == Some(Some(id)) {
@@ -616,12 +645,8 @@ pub fn erase(conn: &mut AnyConnection, auth: &Auth, id: ClientId, now: DateTime<
                 ),
             ))
             .execute(conn)?;
-        // Free-text visit notes may name the client too.
-        diesel::update(visits::table)
-            .filter(visits::tenant_id.eq(tenant.key()))
-            .filter(visits::client_id.eq(&row.id))
-            .set(visits::notes.eq(None::<String>))
-            .execute(conn)?;
+        // Every copy elsewhere: messages, surveys, complaints, visit notes, stored answers.
+        super::erasure::erase_copies(conn, tenant, &row.id)?;
         write_terms(conn, tenant, id, &[])?;
         // Nothing more goes to an erased client: messages not yet sent are suppressed.
         crate::outreach::outbox::suppress_waiting(

@@ -45,6 +45,21 @@ diesel::table! {
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
         locale -> Nullable<Text>,
+        password_must_change -> Bool,
+    }
+}
+
+diesel::table! {
+    password_tokens (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        staff_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        message_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -196,12 +211,15 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (tenant_id, key) {
+    idempotency_keys (tenant_id, staff_id, route, key) {
         tenant_id -> Text,
+        staff_id -> Text,
+        route -> Text,
         key -> Text,
         request_hash -> Text,
         status -> Integer,
         response -> Text,
+        client_id -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }
@@ -340,6 +358,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     stores,
     staff,
+    password_tokens,
     sessions,
     clients,
     client_search,

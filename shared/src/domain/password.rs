@@ -69,14 +69,18 @@ impl PasswordHash {
         &self.0
     }
 
+    /// Whether `password` is this one. No hash (an invited member's empty one) verifies
+    /// nothing, in the time a real check takes.
     pub fn verify(&self, password: &Password) -> bool {
-        argon2::PasswordHash::new(&self.0)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.0.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+        match argon2::PasswordHash::new(&self.0) {
+            Ok(parsed) => Argon2::default()
+                .verify_password(password.0.as_bytes(), &parsed)
+                .is_ok(),
+            Err(_) => {
+                Self::verify_against_nothing(password);
+                false
+            }
+        }
     }
 
     /// Spend the same time as a real check when there is no account, so that response time

@@ -155,6 +155,11 @@ fn prepare_one(
                 None => None,
             }
         }
+        // An invitation or reset: the member's password link, made now (tenancy::passwords).
+        (kind, _) if kind.is_account() => {
+            crate::tenancy::passwords::token_for_message(conn, &claimed.tenant_id, &claimed.id, kind, now)?
+                .map(|token| format!("{base}{}{}", crate::tenancy::passwords::PAGE_PATH, token.as_str()))
+        }
         (kind, Some(client_id)) if kind.is_marketing() => {
             let (token, hash) = outbox::new_link_token();
             outbox::store_link_token(conn, &claimed, "unsubscribe", client_id, &hash, None, now)?;

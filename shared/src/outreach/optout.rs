@@ -14,9 +14,14 @@
 //!   mail client's retry): that first moment is when the client said no. A repeat changes
 //!   nothing and writes no audit entry. (If staff had turned consent back on in the meantime, a
 //!   repeat turns it off again, with that time and source.)
-//! - **Opting back in** ("START"/"UNSTOP" by SMS) applies only to a client who opted out: it
-//!   clears `opted_out_at`, turns consent back on with the time and source, and is audited. It
-//!   does not grant consent to a client who never gave it.
+//! - **Opting back in** ("START"/"UNSTOP" by SMS) applies only to a client whose opt-out came
+//!   by SMS through the same provider (the same sending number): it clears `opted_out_at`,
+//!   turns consent back on with the time and source, and is audited. It does not grant consent
+//!   to a client who never gave it, and it never reverses a "no" given on the unsubscribe page,
+//!   by one-click, or consent withdrawn by staff: START at one salon's sender is not a yes to a
+//!   salon she left by its link. So that a later link opt-out is not lost behind an earlier SMS
+//!   one, a repeat opt-out by link or one-click replaces an SMS `opt_out_source` (the first
+//!   moment, `opted_out_at`, stays).
 //! - **Sources** are short strings: `link` (the page's button), `one_click` (RFC 8058 POST),
 //!   `sms:twilio`, `sms:aliyun`, `sms:tencent`.
 //! - **Which clients an SMS reply is about.** A reply arrives on the platform's sender for one
@@ -86,7 +91,16 @@ pub fn opt_out(
         == 1;
     let care = care_state::lock(conn, tenant, &client)?;
     let (first_time, opted_out_at) = match care.opted_out_at {
-        Some(at) => (false, from_db_time(at)),
+        Some(at) => {
+            if !is_sms(source) && opt_out_source(conn, tenant, &client)?.as_deref().is_some_and(is_sms) {
+                diesel::update(client_care::table)
+                    .filter(client_care::tenant_id.eq(tenant.key()))
+                    .filter(client_care::client_id.eq(&client))
+                    .set(client_care::opt_out_source.eq(Some(source)))
+                    .execute(conn)?;
+            }
+            (false, from_db_time(at))
+        }
         None => {
             diesel::update(client_care::table)
                 .filter(client_care::tenant_id.eq(tenant.key()))
@@ -124,8 +138,9 @@ pub fn opt_out(
     })
 }
 
-/// Opts a client who opted out back in (consent on again, `opted_out_at` cleared), in the
-/// caller's transaction. `false` when the client had not opted out (nothing changes).
+/// Opts a client who opted out by `source` (an SMS reply through one provider) back in
+/// (consent on again, `opted_out_at` cleared), in the caller's transaction. `false` when the
+/// client had not opted out, or had by another way (nothing changes).
 pub fn opt_in(
     conn: &mut AnyConnection,
     tenant: &Tenant,
@@ -135,14 +150,14 @@ pub fn opt_in(
 ) -> Result<bool> {
     let client = client_id.to_string();
     ensure_present(conn, tenant, &client)?;
-    let opted_out: Option<NaiveDateTime> = client_care::table
+    let opted_out: Option<(Option<NaiveDateTime>, Option<String>)> = client_care::table
         .filter(client_care::tenant_id.eq(tenant.key()))
         .filter(client_care::client_id.eq(&client))
-        .select(client_care::opted_out_at)
-        .first::<Option<NaiveDateTime>>(conn)
-        .optional()?
-        .flatten();
-    if opted_out.is_none() {
+        .select((client_care::opted_out_at, client_care::opt_out_source))
+        .first(conn)
+        .optional()?;
+    // Only an opt-out that came the same way (the same provider's sender) is undone.
+    if !matches!(opted_out, Some((Some(_), Some(ref given))) if given == source) {
         return Ok(false);
     }
     let now_db = to_db_time(now);
@@ -175,6 +190,21 @@ pub fn opt_in(
         now,
     )?;
     Ok(true)
+}
+
+/// An opt-out source that is an SMS reply (`sms:PROVIDER`).
+fn is_sms(source: &str) -> bool {
+    source.starts_with("sms:")
+}
+
+fn opt_out_source(conn: &mut AnyConnection, tenant: &Tenant, client: &str) -> Result<Option<String>> {
+    Ok(client_care::table
+        .filter(client_care::tenant_id.eq(tenant.key()))
+        .filter(client_care::client_id.eq(client))
+        .select(client_care::opt_out_source)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
 }
 
 /// The client must exist and not be deleted or erased.

@@ -223,7 +223,8 @@ pub struct MessageFilter {
     pub client_id: Option<ClientId>,
 }
 
-/// Newest first. A store role sees its own store's messages only.
+/// Newest first. A store role sees its own store's messages only; complaint alerts and account
+/// messages only those whose role may read them ([`MessageKind::readable_by`]).
 pub fn list(
     conn: &mut AnyConnection,
     tenant: &Tenant,
@@ -243,6 +244,14 @@ pub fn list(
     if !actor.is_hq() {
         let store = actor.store_id.map(|store| store.to_string()).unwrap_or_default();
         query = query.filter(messages::store_id.eq(store));
+    }
+    let readable: Vec<&str> = MessageKind::ALL
+        .iter()
+        .filter(|kind| kind.readable_by(actor))
+        .map(|kind| kind.as_str())
+        .collect();
+    if readable.len() < MessageKind::ALL.len() {
+        query = query.filter(messages::kind.eq_any(readable));
     }
     if let Some(kind) = filter.kind {
         query = query.filter(messages::kind.eq(kind.as_str()));
@@ -285,10 +294,11 @@ pub fn get(conn: &mut AnyConnection, tenant: &Tenant, actor: &Actor, id: Message
         .optional()?
         .ok_or(Error::NotFound)?;
     let view = MessageView::try_from(row)?;
-    let visible = actor.is_hq()
+    let in_reach = actor.is_hq()
         || actor
             .store_id
             .is_some_and(|store| view.store_id.as_deref() == Some(store.to_string().as_str()));
+    let visible = in_reach && view.kind.readable_by(actor);
     if visible {
         Ok(view)
     } else {

@@ -5,6 +5,7 @@
 //! it; there is no lookup of tenant data by id alone.
 
 mod context;
+pub mod passwords;
 mod permissions;
 mod sessions;
 mod signup;

@@ -36,6 +36,13 @@ pub async fn login(db: &Db, attempt: LoginAttempt, now: DateTime<Utc>, ttl: Dura
     .map_err(|e| Error::Internal(format!("password check failed: {e}")))?
     .ok_or(Error::Unauthenticated)?;
 
+    if account.must_change {
+        // An owner set this password: no session, only the way to choose one's own.
+        let token = db
+            .write(move |conn| super::passwords::first_login_token(conn, &account.tenant, account.actor.staff_id, now))
+            .await?;
+        return Err(Error::PasswordChangeRequired(token));
+    }
     db.write(move |conn| open_session(conn, account.tenant, account.actor, account.facts, now, ttl))
         .await
 }
@@ -45,10 +52,20 @@ struct LoginAccount {
     actor: Actor,
     facts: TenantFacts,
     hash: PasswordHash,
+    must_change: bool,
 }
 
 fn find_login(conn: &mut AnyConnection, email: &EmailAddress) -> Result<Option<LoginAccount>> {
-    type Row = (String, String, String, Option<String>, String, Option<String>, String);
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        String,
+        bool,
+    );
     let row: Option<Row> = staff::table
         .inner_join(tenants::table.on(tenants::id.eq(staff::tenant_id)))
         .filter(staff::email.eq(email.as_str()))
@@ -62,17 +79,21 @@ fn find_login(conn: &mut AnyConnection, email: &EmailAddress) -> Result<Option<L
             staff::password_hash,
             tenants::country,
             tenants::currency,
+            staff::password_must_change,
         ))
         .first(conn)
         .optional()?;
-    row.map(|(tenant_id, staff_id, role, store_id, hash, country, currency)| {
-        Ok(LoginAccount {
-            tenant: Tenant::from_credential(TenantId::from_db(&tenant_id)?),
-            actor: actor_from_row(&staff_id, &role, store_id.as_deref())?,
-            facts: TenantFacts::from_db(country.as_deref(), &currency),
-            hash: PasswordHash::from_db(hash),
-        })
-    })
+    row.map(
+        |(tenant_id, staff_id, role, store_id, hash, country, currency, must_change)| {
+            Ok(LoginAccount {
+                tenant: Tenant::from_credential(TenantId::from_db(&tenant_id)?),
+                actor: actor_from_row(&staff_id, &role, store_id.as_deref())?,
+                facts: TenantFacts::from_db(country.as_deref(), &currency),
+                hash: PasswordHash::from_db(hash),
+                must_change,
+            })
+        },
+    )
     .transpose()
 }
 

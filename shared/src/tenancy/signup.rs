@@ -110,6 +110,7 @@ pub async fn signup(db: &Db, new: NewSignup, now: DateTime<Utc>, ttl: Duration) 
                     role: Role::Owner,
                     store_id: None,
                     password_hash: hash,
+                    password_must_change: false,
                 },
                 now,
             )?;

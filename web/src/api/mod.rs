@@ -8,6 +8,7 @@ pub mod imports;
 pub mod inbound;
 pub mod me;
 pub mod messages;
+pub mod passwords;
 pub mod reports;
 pub mod services;
 pub mod sessions;
@@ -40,6 +41,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(sessions::login)
                 .service(sessions::logout)
                 .service(me::me)
+                .service(passwords::change_own)
+                .service(passwords::request_reset)
+                .service(passwords::set_with_token)
                 .service(stores::list)
                 .service(stores::create)
                 .service(stores::get)

@@ -28,13 +28,16 @@ pub struct LoginResponse {
 
 /// Log in with email and password. Any failure is the same 401. Attempts are limited per
 /// account and per client address (`LOGIN_LIMIT_PER_ACCOUNT`, `LOGIN_LIMIT_PER_IP` a minute):
-/// beyond them 429 with `Retry-After`, before the password is checked.
+/// beyond them 429 with `Retry-After`, before the password is checked. The right password of a
+/// member whose first password an owner set opens no session: 403 `password_change_required`
+/// with a `password_token` for choosing their own (`PUT /api/v1/password_tokens/{token}`).
 #[utoipa::path(
     tag = "accounts",
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
         (status = 401, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`password_change_required`: choose your own password with `password_token` first", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, body = crate::problem::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait")))
     )

@@ -4,10 +4,10 @@ use super::{created, nullable, path_id, Page, PageQuery};
 use crate::extract::{can, ApiJson, ApiQuery, Authorized};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::domain::{EmailAddress, Name, Password, PasswordHash, PhoneText, Role, StaffId, StoreId};
-use shared::staff::{self, NewStaff, StaffFilter, StaffMember, StaffPatch};
+use shared::staff::{self, InitialPassword, NewStaff, StaffFilter, StaffMember, StaffPatch};
 use shared::{Error, FieldErrors};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -16,8 +16,10 @@ pub struct CreateStaff {
     #[schema(example = "王芳")]
     pub name: String,
     pub email: String,
-    /// The first password, at least 10 characters; they can change it later.
-    pub password: String,
+    /// Leave out to invite the member by email: they choose their password with the link (72
+    /// hours). Owners only: a first password (at least 10 characters) for a salon without
+    /// email, which the member must replace at first login.
+    pub password: Option<String>,
     pub phone: Option<String>,
     pub role: Role,
     /// Required for store roles (store_manager, front_desk, beautician); absent for HQ roles.
@@ -29,6 +31,8 @@ pub struct CreateStaff {
 pub struct UpdateStaff {
     pub name: Option<String>,
     pub email: Option<String>,
+    /// Refused: nobody sets another member's password (they use `PUT /api/v1/me/password`
+    /// or a reset link).
     pub password: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub phone: Option<Option<String>>,
@@ -95,14 +99,16 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page::from(members)))
 }
 
-/// Add a staff member.
+/// Add a staff member. Without `password` they are invited: an email with a link to choose
+/// their password goes out (`password_state: invited`). With one (owners only) they must
+/// choose their own at first login (`password_state: must_change`).
 #[utoipa::path(
     tag = "staff",
     request_body = CreateStaff,
     security(("bearer" = [])),
     responses(
         (status = 201, body = StaffMember),
-        (status = 403, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed, or a password set by someone other than an owner", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is taken", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, body = crate::problem::Problem, content_type = "application/problem+json")
     )
@@ -111,6 +117,7 @@ pub async fn list(
 pub async fn create(
     auth: Authorized<can::ManageStaff>,
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ApiJson<CreateStaff>,
 ) -> ApiResult<HttpResponse> {
     let auth = auth.0;
@@ -118,7 +125,7 @@ pub async fn create(
     let mut errors = FieldErrors::default();
     let name = errors.check("name", Name::parse(&body.name));
     let email = errors.check("email", EmailAddress::parse(&body.email));
-    let password = errors.check("password", Password::parse(&body.password));
+    let password = errors.check("password", body.password.as_deref().map(Password::parse).transpose());
     let phone = errors.check("phone", body.phone.as_deref().map(PhoneText::parse).transpose());
     let store_id = errors.check("store_id", body.store_id.as_deref().map(StoreId::parse).transpose());
     let (Some(name), Some(email), Some(password), Some(phone), Some(store_id)) =
@@ -133,11 +140,23 @@ pub async fn create(
         role: body.role,
         store_id,
     };
-    let hash = hash(password).await?;
+    let initial = match password {
+        // Refused before the (slow) hashing when the caller is no owner.
+        Some(_) if auth.actor.role != Role::Owner => {
+            return Err(Error::Forbidden(
+                "only an owner sets a first password; leave `password` out and the member is invited by email",
+            )
+            .into())
+        }
+        Some(password) => InitialPassword::SetByOwner(hash(password).await?),
+        None => InitialPassword::Invite {
+            public_base_url: state.public_base_url(&req),
+        },
+    };
     let now = state.now();
     let member = state
         .db
-        .write(move |conn| staff::create(conn, &auth, new, hash, now))
+        .write(move |conn| staff::create(conn, &auth, new, initial, now))
         .await?;
     Ok(created(format!("/api/v1/staff/{}", member.id), &member))
 }
@@ -161,7 +180,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(member))
 }
 
-/// Change a staff member: name, contact, role and store, password, or deactivate them.
+/// Change a staff member: name, contact, role and store, or deactivate them. Not their
+/// password: nobody sets another member's (422 `password`).
 #[utoipa::path(
     tag = "staff",
     params(("id" = String, Path, description = "Staff id")),
@@ -192,9 +212,14 @@ pub async fn update(
     let email = errors
         .check("email", body.email.as_deref().map(EmailAddress::parse).transpose())
         .flatten();
-    let password = errors
-        .check("password", body.password.as_deref().map(Password::parse).transpose())
-        .flatten();
+    if body.password.is_some() {
+        errors.push(
+            "password",
+            "not_allowed",
+            "nobody sets another member's password: they change their own (PUT /api/v1/me/password) \
+             or ask for a reset link (POST /api/v1/password_resets)",
+        );
+    }
     let phone = errors
         .check(
             "phone",
@@ -214,10 +239,6 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    let password_hash = match password {
-        Some(password) => Some(hash(password).await?),
-        None => None,
-    };
     let patch = StaffPatch {
         name,
         email,
@@ -225,7 +246,6 @@ pub async fn update(
         role: body.role,
         store_id,
         active: body.active,
-        password_hash,
     };
     let now = state.now();
     let member = state

@@ -1,13 +1,13 @@
 //! Small pieces shared by the resource modules: ETags, idempotent creation.
 
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 use shared::db::AnyConnection;
-use shared::idempotency::{self, IdempotencyKey, StoredResponse};
-use shared::tenancy::Tenant;
+use shared::idempotency::{self, IdempotencyKey, KeyScope, StoredResponse};
+use shared::tenancy::{Auth, Tenant};
 use shared::{Error, FieldErrors};
 
 /// A record's version as a strong ETag.
@@ -54,8 +54,16 @@ pub fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<IdempotencyKey>> {
     }
 }
 
-/// Run `create` in a transaction, once per `Idempotency-Key`: a retry with the same key and
-/// body gets the first answer (status, body and Location) without creating anything.
+/// The client a created record is about, kept with its stored answer so that erasing the
+/// client removes the answer: a client's own `id` (`POST /clients`), or a record's `client_id`.
+fn subject_client(route: &str, body: &serde_json::Value) -> Option<String> {
+    let field = if route.ends_with("/clients") { "id" } else { "client_id" };
+    body.get(field).and_then(|id| id.as_str()).map(str::to_owned)
+}
+
+/// Run `create` in a transaction, once per `Idempotency-Key` of this staff member on this
+/// route: a retry with the same key and body gets the first answer (status, body and
+/// Location) without creating anything, for 24 hours (`shared::idempotency`).
 pub async fn idempotent_create<F>(
     state: &AppState,
     req: &HttpRequest,
@@ -66,17 +74,30 @@ pub async fn idempotent_create<F>(
 where
     F: Fn(&mut AnyConnection) -> shared::Result<(String, i32, serde_json::Value)> + Send + Sync + Clone + 'static,
 {
+    // The key's owner and route: the session's member, the route's template.
+    let auth: Auth = req
+        .extensions()
+        .get::<Auth>()
+        .copied()
+        .filter(|auth| auth.tenant == tenant)
+        .ok_or(ApiError::Model(Error::Unauthenticated))?;
+    let route = format!(
+        "{} {}",
+        req.method(),
+        req.match_pattern().unwrap_or_else(|| req.path().to_owned())
+    );
     let key = idempotency_key(req)?;
-    let stored = create_once(state, tenant, key, body_hash, create).await?;
+    let stored = create_once(state, auth, route, key, body_hash, create).await?;
     Ok(replayed(&stored))
 }
 
 /// The core of [`idempotent_create`], shared with the console's forms: `create` runs at most
-/// once per key (and body hash); the answer stored with the key is handed back either way.
-/// Its body is `{location, version, body}`.
+/// once per key of this member on this route (and body hash); the answer stored with the key
+/// is handed back either way. Its body is `{location, version, body}`.
 pub async fn create_once<F>(
     state: &AppState,
-    tenant: Tenant,
+    auth: Auth,
+    route: String,
     key: Option<IdempotencyKey>,
     body_hash: String,
     create: F,
@@ -91,21 +112,27 @@ where
         let key = key.clone();
         let hash = body_hash.clone();
         let create = create.clone();
+        let route = route.clone();
         let outcome = state
             .db
             .write(move |conn| {
+                let scope = KeyScope {
+                    auth: &auth,
+                    route: &route,
+                };
                 if let Some(key) = &key {
-                    if let Some(stored) = idempotency::replay(conn, &tenant, key, &hash)? {
+                    if let Some(stored) = idempotency::replay(conn, scope, key, &hash, now)? {
                         return Ok(stored);
                     }
                 }
                 let (location, version, body) = create(conn)?;
+                let client = subject_client(&route, &body);
                 let stored = StoredResponse {
                     status: 201,
                     body: serde_json::json!({ "location": location, "version": version, "body": body }).to_string(),
                 };
                 if let Some(key) = &key {
-                    idempotency::remember(conn, &tenant, key, &hash, &stored, now)?;
+                    idempotency::remember(conn, scope, key, &hash, &stored, client.as_deref(), now)?;
                 }
                 Ok(stored)
             })

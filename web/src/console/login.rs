@@ -148,6 +148,12 @@ async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -
     match tenancy::login(&state.db, attempt, state.now(), state.config.session_ttl).await {
         Ok((token, _)) => Ok(signed_in(&state, token.as_str(), &next, None)),
         Err(shared::Error::Unauthenticated) => Ok(refuse(StatusCode::UNAUTHORIZED, "login.failed")),
+        // A first password an owner set opens no session: the member chooses their own on the
+        // password page first, then logs in with it.
+        Err(shared::Error::PasswordChangeRequired(token)) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/app/password/{}", token.as_str())))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()),
         Err(other) => Err(other.into()),
     }
 }

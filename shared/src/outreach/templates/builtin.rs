@@ -167,5 +167,47 @@ pub fn builtin(kind: MessageKind, channel: Channel, locale: Locale) -> Builtin {
              {% if store_phone %}; call us on {{ store_phone }}{% endif %}. We would love to see you again.\n\n\
              Warm wishes,\n{{ salon_name }}",
         ),
+        // Account messages (not a salon's template, not editable): the link to choose a
+        // password, single use. The hours are `tenancy::passwords`'s validity.
+        (StaffInvitation, Sms, ZhCn) => sms(
+            "{% if staff_name %}{{ staff_name }}，{% endif %}{{ salon_name }}为您开通了门店系统账号，\
+             请在72小时内设置登录密码：{{ link }}",
+        ),
+        (StaffInvitation, Sms, En) => sms(
+            "{{ salon_name }} has made you an account. Choose your password within 72 hours: {{ link }}",
+        ),
+        (StaffInvitation, Email, ZhCn) => email(
+            "{{ salon_name }}邀请您使用门店系统",
+            "{% if staff_name %}{{ staff_name }}您好：\n\n{% endif %}\
+             {{ salon_name }}为您开通了门店系统的账号。请在72小时内打开下面的链接，设置您自己的登录密码：\n\n\
+             {{ link }}\n\n\
+             链接只能使用一次。如果您没有预期收到这封邮件，请忽略它。",
+        ),
+        (StaffInvitation, Email, En) => email(
+            "{{ salon_name }} invites you to its salon system",
+            "{% if staff_name %}Hello {{ staff_name }},\n\n{% endif %}\
+             {{ salon_name }} has made you an account. Open this link within 72 hours to choose your own password:\n\n\
+             {{ link }}\n\n\
+             The link works once. If you were not expecting this email, you can ignore it.",
+        ),
+        (PasswordReset, Sms, ZhCn) => sms("{{ salon_name }}：重设密码请在1小时内打开 {{ link }}，非本人操作请忽略。"),
+        (PasswordReset, Sms, En) => sms(
+            "{{ salon_name }}: reset your password within 1 hour at {{ link }}. Not you? Ignore this message.",
+        ),
+        (PasswordReset, Email, ZhCn) => email(
+            "重设您在{{ salon_name }}的密码",
+            "{% if staff_name %}{{ staff_name }}您好：\n\n{% endif %}\
+             我们收到了重设您{{ salon_name }}账号密码的请求。请在1小时内打开下面的链接设置新密码：\n\n\
+             {{ link }}\n\n\
+             链接只能使用一次。如果不是您本人操作，请忽略这封邮件，您的密码不会改变。",
+        ),
+        (PasswordReset, Email, En) => email(
+            "Reset your {{ salon_name }} password",
+            "{% if staff_name %}Hello {{ staff_name }},\n\n{% endif %}\
+             Someone asked to reset the password of your {{ salon_name }} account. Open this link within 1 hour \
+             to choose a new one:\n\n\
+             {{ link }}\n\n\
+             The link works once. If it was not you, ignore this email: your password stays as it is.",
+        ),
     }
 }

@@ -355,6 +355,13 @@ impl NewTemplate {
         body: &str,
     ) -> std::result::Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
+        if kind.is_account() {
+            errors.push(
+                "kind",
+                "not_templated",
+                "account messages (staff_invitation, password_reset) use the platform's text",
+            );
+        }
         let locale = errors.check("locale", Locale::parse(locale));
         let subject = errors.check("subject", parse_subject(kind, channel, subject)).flatten();
         let body = errors.check("body", parse_text(kind, Part::Body, body));

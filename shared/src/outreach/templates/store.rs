@@ -187,7 +187,7 @@ pub fn effective(conn: &mut AnyConnection, tenant: &Tenant, filter: &TemplateFil
         .map(from_row)
         .collect::<Result<Vec<_>>>()?;
     let mut templates = Vec::new();
-    for &kind in MessageKind::ALL.iter().filter(|k| filter.kind.is_none_or(|f| f == **k)) {
+    for kind in MessageKind::templated().filter(|k| filter.kind.is_none_or(|f| f == *k)) {
         for channel in CHANNELS.into_iter().filter(|c| filter.channel.is_none_or(|f| f == *c)) {
             for locale in LOCALES.into_iter().filter(|l| filter.locale.is_none_or(|f| f == *l)) {
                 let own = saved

@@ -63,6 +63,8 @@ pub fn param_names(kind: MessageKind) -> &'static [&'static str] {
         MessageKind::ComplaintAlert => &["client_name", "store_name", "date", "link"],
         MessageKind::Escalation => &["client_name", "store_name", "date", "link"],
         MessageKind::WakeUp => &["client_name", "store_name", "offer", "store_phone"],
+        // Account messages go by email; an SMS template would take the same first two.
+        MessageKind::StaffInvitation | MessageKind::PasswordReset => &["client_name", "store_name", "link"],
     }
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE password_tokens;
+ALTER TABLE staff DROP COLUMN password_must_change;

@@ -64,6 +64,9 @@ pub struct StaffPatch {
     pub role: Option<Role>,
     pub store_id: Option<Option<StoreId>>,
     pub active: Option<bool>,
+    /// A password was sent: refused (422 `password`) once the member is found and within the
+    /// caller's reach, since nobody sets another member's password.
+    pub sets_password: bool,
 }
 
 /// A row to insert, for signup and for staff created through the API.
@@ -317,6 +320,14 @@ pub fn update(
     let current = get(conn, tenant, id)?;
     // Both who they are now and who they would become must be within the actor's reach.
     authorize(auth, current.role, current.store_id)?;
+    if patch.sets_password {
+        return Err(Error::invalid(
+            "password",
+            "not_allowed",
+            "nobody sets another member's password: they change their own (PUT /api/v1/me/password) \
+             or ask for a reset link (POST /api/v1/password_resets)",
+        ));
+    }
     let role = patch.role.unwrap_or(current.role);
     let store_id = match patch.store_id {
         Some(store) => store,

@@ -115,6 +115,16 @@ async fn only_care_roles_name_a_consultant_who_may_see_sensitive_fields(backend:
         &json!({ "consultant_id": far_beautician.staff_id }),
     )
     .await;
+    // A visit at the consultant's store makes the client one of that store's too.
+    let visit = app
+        .post(
+            "/api/v1/visits",
+            &owner.token,
+            &json!({ "client_id": id, "store_id": other_store, "completed_at": "2026-01-02T10:00:00+08:00",
+                     "lines": [{ "description": "x", "amount_cents": 1 }], "payment_method": "cash" }),
+        )
+        .await;
+    assert_eq!(visit.status, 201, "{}", visit.text);
     let as_consultant = app.get(&path, &far_beautician.token).await;
     assert_eq!(
         as_consultant.json["sensitive"]["allergies"], "青霉素",

@@ -212,14 +212,6 @@ pub async fn update(
     let email = errors
         .check("email", body.email.as_deref().map(EmailAddress::parse).transpose())
         .flatten();
-    if body.password.is_some() {
-        errors.push(
-            "password",
-            "not_allowed",
-            "nobody sets another member's password: they change their own (PUT /api/v1/me/password) \
-             or ask for a reset link (POST /api/v1/password_resets)",
-        );
-    }
     let phone = errors
         .check(
             "phone",
@@ -246,6 +238,7 @@ pub async fn update(
         role: body.role,
         store_id,
         active: body.active,
+        sets_password: body.password.is_some(),
     };
     let now = state.now();
     let member = state

@@ -17,6 +17,7 @@ both_backends!(
     pages_keep_tenants_and_stores_apart,
     the_front_desk_finds_a_client_and_records_a_visit,
     a_chain_signs_up_in_the_console,
+    a_first_password_set_by_the_owner_leads_to_the_password_page,
 );
 
 /// A chain with two stores, a client in each, and a front desk in store one.
@@ -817,4 +818,68 @@ async fn docs_and_assets_come_from_this_server() {
         total > 50 * 1024 && total < 150 * 1024,
         "first load of Today: {total} bytes"
     );
+}
+
+/// A member whose first password an owner set logs in at the console: no session yet, but the
+/// page where they choose their own; with it chosen, the console lets them in.
+async fn a_first_password_set_by_the_owner_leads_to_the_password_page(backend: Backend) {
+    let chain = chain(backend, &[]).await;
+    let app = &chain.app;
+    let email = format!("new-{}@example.com", uuid::Uuid::new_v4().simple());
+    let created = app
+        .post(
+            "/api/v1/staff",
+            &chain.owner.token,
+            &serde_json::json!({ "name": "新前台", "email": email, "password": e2e::FIRST_PASSWORD,
+                                 "role": "front_desk", "store_id": chain.store_one }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+
+    let client = no_redirects();
+    let form = app.send(client.get(app.url("/app/login"))).await;
+    let form_cookie = set_cookie(&form, "salon_form")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form_token = input_value(&form.text, "csrf").unwrap();
+    let first = app
+        .send(
+            client
+                .post(app.url("/app/login"))
+                .header("cookie", &form_cookie)
+                .header("origin", &app.base)
+                .form(&[
+                    ("csrf", form_token.as_str()),
+                    ("email", email.as_str()),
+                    ("password", e2e::FIRST_PASSWORD),
+                ]),
+        )
+        .await;
+    assert_eq!(first.status, 303, "{}", first.text);
+    assert!(
+        set_cookie(&first, "salon_session").is_none(),
+        "no session before a password of their own"
+    );
+    let page = first.headers["location"].to_str().unwrap().to_owned();
+    assert!(page.starts_with("/app/password/"), "{page}");
+    let shown = app.send(client.get(app.url(&page))).await;
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert!(shown.text.contains("<form"), "{}", shown.text);
+
+    // The token the page carries is the one the API takes; chosen, the console lets them in.
+    let token = page.trim_start_matches("/app/password/");
+    let chosen = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/password_tokens/{token}"),
+            None,
+            Some(&serde_json::json!({ "password": e2e::PASSWORD })),
+        )
+        .await;
+    assert_eq!(chosen.status, 204, "{}", chosen.text);
+    let user = ConsoleUser::log_in(app, &email, e2e::PASSWORD).await;
+    assert_eq!(user.get("/app/").await.status, 200);
 }

@@ -224,7 +224,10 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
 fn print_demo(base: &str, demo: &web::demo::DemoData) {
     println!();
     println!("  Demo salon chain ready. The staff console: {base}/app/");
-    println!("  Log in with any of these accounts; every one's password is {}", demo.password);
+    println!(
+        "  Log in with any of these accounts; every one's password is {}",
+        demo.password
+    );
     for login in &demo.logins {
         println!("    {:<14} {}", login.role.as_str(), login.email);
     }

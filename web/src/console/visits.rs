@@ -260,14 +260,21 @@ async fn record(console: Console<can::RecordVisits>) -> Result<HttpResponse, Con
                 .unwrap_or_default()
                 .as_bytes(),
         );
-        crate::api::support::create_once(&console.state, auth, "POST /app/visits".to_owned(), key, hash, move |conn| {
-            let visit = shared::visits::create(conn, &auth, input.clone(), now)?;
-            Ok((
-                format!("/api/v1/visits/{}", visit.id),
-                visit.version,
-                serde_json::Value::Null,
-            ))
-        })
+        crate::api::support::create_once(
+            &console.state,
+            auth,
+            "POST /app/visits".to_owned(),
+            key,
+            hash,
+            move |conn| {
+                let visit = shared::visits::create(conn, &auth, input.clone(), now)?;
+                Ok((
+                    format!("/api/v1/visits/{}", visit.id),
+                    visit.version,
+                    serde_json::Value::Null,
+                ))
+            },
+        )
         .await
         .map(|_| ())
     } else {
